@@ -1,0 +1,3 @@
+from ptalker.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Audio loading and (later) speech encoders."""

@@ -1,0 +1,65 @@
+"""Loading speech as mono float32 at 16 kHz (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+import soundfile
+
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
+from ptalker.errors import PtalkerError
+
+SILENCE_PEAK = 1e-6
+"""A waveform whose peak amplitude is at or below this counts as silent."""
+
+
+def check_waveform(audio: np.ndarray, source: str) -> np.ndarray:
+    """Return ``audio`` as float32 (S,) after checking it is usable speech.
+
+    Raises:
+        PtalkerError: empty, non-finite or silent audio.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise PtalkerError(f"{source}: expected mono audio of shape (S,), got {audio.shape}")
+    if audio.size == 0:
+        raise PtalkerError(f"{source}: the audio is empty; give a recording with speech in it")
+    if not np.all(np.isfinite(audio)):
+        raise PtalkerError(f"{source}: the audio holds NaN or infinite samples; re-export it")
+    if float(np.max(np.abs(audio))) <= SILENCE_PEAK:
+        raise PtalkerError(f"{source}: the audio is silent; give a recording with speech in it")
+    return audio
+
+
+def resample(audio: np.ndarray, rate_hz: int, target_rate_hz: int = AUDIO_SAMPLE_RATE_HZ) -> np.ndarray:
+    """Resample (S,) audio from ``rate_hz`` to ``target_rate_hz`` with a polyphase filter."""
+    if rate_hz == target_rate_hz:
+        return np.asarray(audio, dtype=np.float32)
+    divisor = math.gcd(int(rate_hz), int(target_rate_hz))
+    out = scipy.signal.resample_poly(audio, target_rate_hz // divisor, rate_hz // divisor)
+    return out.astype(np.float32)
+
+
+def load_audio(path: str | os.PathLike, target_rate_hz: int = AUDIO_SAMPLE_RATE_HZ) -> np.ndarray:
+    """Read an audio file as mono float32 at ``target_rate_hz``.
+
+    Stereo is averaged to mono. Returns an array of shape (S,).
+
+    Raises:
+        PtalkerError: the file is missing, unreadable, empty, silent or non-finite.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PtalkerError(f"{path}: audio file not found; check the path")
+    try:
+        data, rate_hz = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
+        raise PtalkerError(
+            f"{path}: not a readable audio file ({err}); give a WAV/FLAC/OGG file"
+        ) from None
+    mono = data.mean(axis=1)  # (S, C) -> (S,)
+    return check_waveform(resample(mono, rate_hz, target_rate_hz), str(path))

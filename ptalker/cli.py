@@ -1,0 +1,153 @@
+"""The ``ptalker`` command line: parse arguments, call one library function, report.
+
+User errors (:class:`ptalker.errors.PtalkerError`) are printed as one line and exit with
+status 2. Heavy modules (torch, smplx) are imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ptalker import __version__
+from ptalker.errors import PtalkerError
+
+
+def _cmd_flame_import(args: argparse.Namespace) -> None:
+    from ptalker.flame.importer import import_flame_model
+
+    out = import_flame_model(args.model, out_dir=args.out, embedding=args.embedding,
+                             masks=args.masks, overwrite=args.overwrite)
+    print(f"wrote the FLAME directory smplx expects to {out}")
+
+
+def _cmd_flame_standin(args: argparse.Namespace) -> None:
+    from ptalker.flame.standin import write_standin_dir
+
+    out = write_standin_dir(args.out)
+    print(f"wrote the stand-in head to {out}")
+
+
+def _cmd_flame_info(args: argparse.Namespace) -> None:
+    from ptalker.flame.flame_model import FlameModel
+
+    print(FlameModel.load(args.flame_dir).describe())
+
+
+def _cmd_data_vocaset(args: argparse.Namespace) -> None:
+    from ptalker.data.vocaset import convert_vocaset
+
+    print(convert_vocaset(args.raw, args.out, fps=args.fps, overwrite=args.overwrite))
+
+
+def _cmd_data_biwi(args: argparse.Namespace) -> None:
+    from ptalker.data.biwi import convert_biwi
+
+    print(convert_biwi(args.raw, args.out, overwrite=args.overwrite))
+
+
+def _cmd_score(args: argparse.Namespace) -> None:
+    from ptalker.metrics.score import score_folder
+
+    report = score_folder(args.pred, args.data, dataset=args.dataset, split=args.split,
+                          regions=args.regions, masks=args.masks, config=args.config)
+    print(report.table())
+    if args.json:
+        report.save_json(args.json)
+        print(f"wrote {args.json}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from ptalker.demo import run_demo
+
+    result = run_demo(args.out, seconds=args.seconds, fps=args.fps, flame_dir=args.flame_dir)
+    print(result)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``ptalker`` subcommand."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="ptalker", formatter_class=fmt,
+                                     description="Speech-driven personalized FLAME head animation.")
+    parser.add_argument("--version", action="version", version=f"ptalker {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    flame = commands.add_parser("flame", help="head models: import real FLAME, the stand-in head",
+                                formatter_class=fmt)
+    flame_cmds = flame.add_subparsers(dest="flame_command", metavar="ACTION", required=True)
+    imp = flame_cmds.add_parser("import", formatter_class=fmt,
+                                help="convert FLAME 2020 generic_model.pkl (chumpy) for smplx")
+    imp.add_argument("model", type=Path, help="generic_model.pkl from the FLAME 2020 download")
+    imp.add_argument("--out", type=Path, default=None,
+                     help="target directory (default: $PTALKER_FLAME_DIR or assets/flame/user)")
+    imp.add_argument("--embedding", type=Path, default=None,
+                     help="flame_static_embedding.pkl (default: looked for beside MODEL)")
+    imp.add_argument("--masks", type=Path, default=None,
+                     help="FLAME_masks.pkl to copy along (default: looked for beside MODEL)")
+    imp.add_argument("--overwrite", action="store_true", help="replace an existing directory")
+    imp.set_defaults(func=_cmd_flame_import)
+    standin = flame_cmds.add_parser("standin", formatter_class=fmt,
+                                    help="write the built-in stand-in head as a FLAME directory")
+    standin.add_argument("--out", type=Path, default=None,
+                         help="target directory (default: the package cache)")
+    standin.set_defaults(func=_cmd_flame_standin)
+    info = flame_cmds.add_parser("info", formatter_class=fmt, help="describe the head model in use")
+    info.add_argument("--flame-dir", type=Path, default=None,
+                      help="FLAME directory (default: the configured one, else the stand-in)")
+    info.set_defaults(func=_cmd_flame_info)
+
+    data = commands.add_parser("data", help="convert raw VOCASET / BIWI downloads",
+                               formatter_class=fmt)
+    data_cmds = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    voca = data_cmds.add_parser("vocaset", formatter_class=fmt,
+                                help="raw VOCASET download -> standard layout")
+    voca.add_argument("raw", type=Path, help="folder with data_verts.npy, raw_audio_fixed.pkl, "
+                                             "subj_seq_to_idx.pkl, templates.pkl")
+    voca.add_argument("--out", type=Path, required=True, help="data set root to write")
+    voca.add_argument("--fps", type=int, choices=(30, 60), default=30, help="frame rate to write")
+    voca.add_argument("--overwrite", action="store_true", help="replace existing files")
+    voca.set_defaults(func=_cmd_data_vocaset)
+    biwi = data_cmds.add_parser("biwi", formatter_class=fmt,
+                                help="BIWI .vl face files and .obj rigid scans -> standard layout")
+    biwi.add_argument("raw", type=Path, help="BIWI folder (see README, 'BIWI')")
+    biwi.add_argument("--out", type=Path, required=True, help="data set root to write")
+    biwi.add_argument("--overwrite", action="store_true", help="replace existing files")
+    biwi.set_defaults(func=_cmd_data_biwi)
+
+    score = commands.add_parser("score", formatter_class=fmt,
+                                help="LVE / FDD / MVE of a folder of predictions")
+    score.add_argument("--pred", type=Path, required=True, help="folder of predicted .npy files")
+    score.add_argument("--data", type=Path, required=True, help="data set root (ground truth)")
+    score.add_argument("--dataset", choices=("vocaset", "biwi", "custom"), default="custom",
+                       help="which split definition and region convention to use")
+    score.add_argument("--split", default="test", help="split to score")
+    score.add_argument("--config", type=Path, default=None,
+                       help="data set YAML with custom splits (for --dataset custom)")
+    score.add_argument("--regions", type=Path, default=None,
+                       help="folder with lve.txt and fdd.txt (default: DATA/regions if present)")
+    score.add_argument("--masks", type=Path, default=None,
+                       help="FLAME_masks.pkl (default: DATA/FLAME_masks.pkl, else the head model's)")
+    score.add_argument("--json", type=Path, default=None, help="write the scores as JSON here")
+    score.set_defaults(func=_cmd_score)
+
+    demo = commands.add_parser("demo", formatter_class=fmt,
+                               help="animate the head with a scripted motion and write it out")
+    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
+    demo.add_argument("--seconds", type=float, default=4.0, help="length of the motion")
+    demo.add_argument("--fps", type=int, default=30, help="frame rate")
+    demo.add_argument("--flame-dir", type=Path, default=None,
+                      help="FLAME directory (default: the configured one, else the stand-in)")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 user error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PtalkerError as err:
+        print(f"ptalker: error: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,1 @@
+"""Data sets in the standard layout, splits, batching and converters."""

@@ -1,0 +1,137 @@
+"""The standard data set layout (FaceFormer/CodeTalker convention, DESIGN.md section 4).
+
+::
+
+    ROOT/wav/<SUBJECT>_<SENTENCE>.wav
+    ROOT/vertices_npy/<SUBJECT>_<SENTENCE>.npy     (T, V*3) or (T, V, 3)
+    ROOT/templates.pkl                             {subject: (V, 3)} neutral meshes
+
+Subject is the file stem without its last ``_`` token; sentence is that last token.
+Predictions may be named ``<SUBJECT>_<SENTENCE>_condition_<TRAIN SUBJECT>.npy``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ptalker.errors import PtalkerError
+from ptalker.fileio import load_npy
+from ptalker.flame.safe_pickle import load_pickle
+
+WAV_DIR = "wav"
+VERTICES_DIR = "vertices_npy"
+TEMPLATES_FILE = "templates.pkl"
+CONDITION_MARK = "_condition_"
+
+
+@dataclass(frozen=True)
+class SequenceName:
+    """The parts of a sequence file stem."""
+
+    subject: str
+    sentence: str
+    condition: str | None = None
+    """The training subject whose style conditioned a prediction, if the name says so."""
+
+    @property
+    def stem(self) -> str:
+        """``<subject>_<sentence>``: the ground-truth file stem."""
+        return f"{self.subject}_{self.sentence}"
+
+
+def parse_sequence_name(stem: str) -> SequenceName:
+    """Split ``<subject>_<sentence>[_condition_<subject>]`` into its parts.
+
+    Raises:
+        PtalkerError: the stem has no ``_`` to separate subject and sentence.
+    """
+    condition = None
+    if CONDITION_MARK in stem:
+        stem, condition = stem.split(CONDITION_MARK, 1)
+    if "_" not in stem:
+        raise PtalkerError(
+            f"file name '{stem}' does not follow <SUBJECT>_<SENTENCE>; rename it, "
+            "for example FaceTalk_170809_00138_TA_sentence21.npy or F2_e37.npy"
+        )
+    subject, sentence = stem.rsplit("_", 1)
+    return SequenceName(subject, sentence, condition)
+
+
+def vertices_path(root: str | os.PathLike, name: SequenceName) -> Path:
+    return Path(root) / VERTICES_DIR / f"{name.stem}.npy"
+
+
+def wav_path(root: str | os.PathLike, name: SequenceName) -> Path:
+    return Path(root) / WAV_DIR / f"{name.stem}.wav"
+
+
+def list_sequences(root: str | os.PathLike) -> list[SequenceName]:
+    """All sequences with a vertex file under ``root/vertices_npy``, sorted by stem.
+
+    Raises:
+        PtalkerError: ``root/vertices_npy`` does not exist.
+    """
+    folder = Path(root) / VERTICES_DIR
+    if not folder.is_dir():
+        raise PtalkerError(
+            f"{folder}: folder not found; a data set root holds wav/, vertices_npy/ and "
+            "templates.pkl (see README, 'Data sets')"
+        )
+    return [parse_sequence_name(path.stem) for path in sorted(folder.glob("*.npy"))]
+
+
+def load_templates(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read ``templates.pkl`` (a data set root or the file itself) as {subject: (V, 3) float32}.
+
+    Raises:
+        PtalkerError: missing, unsafe or malformed file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / TEMPLATES_FILE
+    data = load_pickle(path)
+    if not isinstance(data, dict) or not data:
+        raise PtalkerError(f"{path}: expected a dict {{subject: (V, 3) array}}, got {type(data).__name__}")
+    templates = {}
+    for subject, mesh in data.items():
+        mesh = np.asarray(mesh, dtype=np.float32)
+        if mesh.ndim == 1 and mesh.size % 3 == 0:
+            mesh = mesh.reshape(-1, 3)
+        if mesh.ndim != 2 or mesh.shape[1] != 3:
+            raise PtalkerError(f"{path}: template of '{subject}' has shape {mesh.shape}, expected (V, 3)")
+        templates[str(subject)] = mesh
+    return templates
+
+
+def to_vertex_sequence(array: np.ndarray, num_vertices: int | None, source: str) -> np.ndarray:
+    """Bring an on-disk vertex array to (T, V, 3) float32.
+
+    Accepts (T, V*3) and (T, V, 3); when ``num_vertices`` is given the vertex count must match.
+
+    Raises:
+        PtalkerError: wrong rank, a last axis that is not a multiple of 3, a vertex count that
+            does not match, no frames, or non-finite values.
+    """
+    if array.ndim == 2 and array.shape[1] % 3 == 0:
+        array = array.reshape(array.shape[0], -1, 3)  # (T, V*3) -> (T, V, 3)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise PtalkerError(f"{source}: expected vertices of shape (T, V, 3) or (T, V*3), got {array.shape}")
+    if num_vertices is not None and array.shape[1] != num_vertices:
+        raise PtalkerError(
+            f"{source}: has {array.shape[1]} vertices but the template has {num_vertices}; "
+            "use the data set's own templates.pkl or the matching head model"
+        )
+    if array.shape[0] == 0:
+        raise PtalkerError(f"{source}: the sequence has no frames")
+    if not np.all(np.isfinite(array)):
+        raise PtalkerError(f"{source}: holds NaN or infinite vertex positions; re-export it")
+    return array.astype(np.float32, copy=False)
+
+
+def load_vertex_sequence(path: str | os.PathLike, num_vertices: int | None = None) -> np.ndarray:
+    """Read a vertex sequence file as (T, V, 3) float32 (see :func:`to_vertex_sequence`)."""
+    return to_vertex_sequence(load_npy(path), num_vertices, str(path))

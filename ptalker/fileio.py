@@ -1,0 +1,79 @@
+"""Atomic file writing and checked array reading.
+
+Writers put the data into a temporary file in the destination folder and rename it into place,
+so an interrupted run never leaves a half-written file and never clobbers a good one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+
+from ptalker.errors import PtalkerError
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; rename it onto ``path`` when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` as a .npy file atomically."""
+    with atomic_open(path, "wb") as handle:
+        np.save(handle, np.asarray(array), allow_pickle=False)
+
+
+def save_json(path: str | os.PathLike, data: object) -> None:
+    """Write ``data`` as indented JSON atomically."""
+    with atomic_open(path, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+
+
+def save_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` atomically."""
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """Read a numeric .npy file (pickled object arrays are refused).
+
+    Raises:
+        PtalkerError: the file is missing, not a .npy file, truncated or holds objects.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PtalkerError(f"{path}: file not found; check the path")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        raise PtalkerError(
+            f"{path}: not a numeric .npy array ({err}); re-export it with numpy.save"
+        ) from None
+    except (OSError, EOFError) as err:
+        raise PtalkerError(
+            f"{path}: corrupted or truncated .npy file ({err}); re-create or re-download it"
+        ) from None
+    if not np.issubdtype(array.dtype, np.number):
+        raise PtalkerError(f"{path}: expected a numeric array, got dtype {array.dtype}")
+    return array
