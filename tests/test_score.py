@@ -12,7 +12,7 @@ import pytest
 
 from ptalker.cli import main
 from ptalker.errors import PtalkerError
-from ptalker.flame.masks import FLAME_DIR_ENV
+from ptalker.flame.flame_dir import ENV_VAR as FLAME_DIR_ENV
 from ptalker.metrics.score import DEFINITIONS, score_folder
 
 RTOL = 1e-9  # against the field script run in float64
@@ -204,7 +204,7 @@ def test_region_resolution(fake_set, tmp_path):
     for name in ("lve.txt", "fdd.txt"):
         (root / "regions" / name).unlink()
     with pytest.raises(PtalkerError, match=r"looked for .*regions/lve.txt, .*regions/fdd.txt, "
-                                           r"\$PTALKER_FLAME_DIR.*pass --regions .* or --masks"):
+                                           r".*FLAME_masks.pkl \(the head model's masks\).*pass --regions .* or --masks"):
         score_folder(pred, root, config=config)
     (root / "regions" / "lve.txt").write_text("1, 99")
     (root / "regions" / "fdd.txt").write_text("1")

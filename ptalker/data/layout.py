@@ -13,19 +13,24 @@ Predictions may be named ``<SUBJECT>_<SENTENCE>_condition_<TRAIN SUBJECT>.npy``.
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.fileio import load_npy
+from ptalker.fileio import atomic_open, load_npy
 from ptalker.flame.safe_pickle import load_pickle
 
 WAV_DIR = "wav"
 VERTICES_DIR = "vertices_npy"
 TEMPLATES_FILE = "templates.pkl"
 CONDITION_MARK = "_condition_"
+TEMPLATES_PICKLE_PROTOCOL = 2
+"""Pickle protocol of written templates.pkl files (readable by python-2 era tools)."""
+REPORT_MAX_SKIPPED = 10
+"""A conversion report lists at most this many skipped sequences by name."""
 
 
 @dataclass(frozen=True)
@@ -135,3 +140,56 @@ def to_vertex_sequence(array: np.ndarray, num_vertices: int | None, source: str)
 def load_vertex_sequence(path: str | os.PathLike, num_vertices: int | None = None) -> np.ndarray:
     """Read a vertex sequence file as (T, V, 3) float32 (see :func:`to_vertex_sequence`)."""
     return to_vertex_sequence(load_npy(path), num_vertices, str(path))
+
+
+def refuse_overwrite(paths: list[Path], overwrite: bool) -> None:
+    """Raise when any of ``paths`` exists and ``overwrite`` is False (checked before writing).
+
+    Raises:
+        PtalkerError: naming the first existing file and how many exist.
+    """
+    if overwrite:
+        return
+    existing = [path for path in paths if path.exists()]
+    if existing:
+        raise PtalkerError(
+            f"{existing[0]}: already exists ({len(existing)} output file(s) in the way); "
+            "pass --overwrite (overwrite=True) to replace them, or choose another --out"
+        )
+
+
+def save_templates(path: str | os.PathLike, templates: dict[str, np.ndarray]) -> None:
+    """Write ``{subject: (V, 3) array}`` as a plain pickle of numpy arrays, atomically.
+
+    Protocol 2 keeps the file readable by the python-2 era tools of the field and by
+    :func:`load_templates` (the restricted unpickler).
+    """
+    data = {str(subject): np.ascontiguousarray(mesh) for subject, mesh in templates.items()}
+    with atomic_open(path, "wb") as handle:
+        pickle.dump(data, handle, protocol=TEMPLATES_PICKLE_PROTOCOL)
+
+
+@dataclass
+class ConversionReport:
+    """What a raw-data converter wrote (``ptalker data vocaset|biwi`` prints it)."""
+
+    out_root: Path
+    fps: float
+    """Frame rate of the written vertex files."""
+    written: list[str]
+    """Stems of the sequences written."""
+    skipped: list[tuple[str, str]]
+    """(stem, reason) of the sequences left out."""
+    frames: int
+    """Frames written over all sequences."""
+    seconds: float
+    """Audio written over all sequences, in seconds."""
+
+    def __str__(self) -> str:
+        lines = [f"wrote {len(self.written)} sequences to {self.out_root}: {self.frames} frames "
+                 f"at {self.fps:g} fps, {self.seconds:.1f} s of audio; skipped {len(self.skipped)}"]
+        for stem, reason in self.skipped[:REPORT_MAX_SKIPPED]:
+            lines.append(f"  skipped {stem}: {reason}")
+        if len(self.skipped) > REPORT_MAX_SKIPPED:
+            lines.append(f"  ... and {len(self.skipped) - REPORT_MAX_SKIPPED} more skipped")
+        return "\n".join(lines)

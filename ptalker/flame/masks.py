@@ -28,8 +28,6 @@ LIPS_KEY = "lips"
 UPPER_FACE_KEYS = ("forehead", "eye_region")
 LVE_INDEX_FILE = "lve.txt"
 FDD_INDEX_FILE = "fdd.txt"
-FLAME_DIR_ENV = "PTALKER_FLAME_DIR"
-"""Environment variable naming the user's FLAME directory (may hold FLAME_masks.pkl)."""
 
 _SEPARATORS = re.compile(r"[,\s]+")
 
@@ -151,31 +149,29 @@ def read_index_file(path: str | os.PathLike) -> np.ndarray:
 
 
 def default_region_masks(num_vertices: int) -> RegionMasks | None:
-    """Region masks of the head model in use, when none were given, or None.
+    """Region masks of the head model in use when none were given, or None.
 
-    Today: ``$PTALKER_FLAME_DIR/FLAME_masks.pkl`` when the variable is set, the file exists and
-    its sets fit meshes of ``num_vertices`` vertices.
-
-    Args:
-        num_vertices: vertex count of the meshes to be scored.
+    Looks at FLAME_masks.pkl in the configured FLAME directory (see ptalker.flame.flame_dir;
+    the built-in stand-in head when no FLAME is configured) and returns them when their sets fit
+    meshes of ``num_vertices`` vertices.
     """
-    flame_dir = os.environ.get(FLAME_DIR_ENV)
-    if not flame_dir:
-        return None
-    path = Path(flame_dir) / FLAME_MASKS_FILE
+    path = _default_masks_file()
     if not path.is_file():
         return None
     masks = RegionMasks.from_flame_masks(path)
     try:
         masks.check(num_vertices)
     except PtalkerError:
-        return None  # a FLAME head's masks do not apply to another topology
+        return None  # a head model's masks do not apply to another topology
     return masks
+
+
+def _default_masks_file() -> Path:
+    from ptalker.flame.flame_dir import resolve_flame_dir
+
+    return resolve_flame_dir() / FLAME_MASKS_FILE
 
 
 def default_region_candidates() -> list[str]:
     """The files :func:`default_region_masks` looks at, for error messages."""
-    flame_dir = os.environ.get(FLAME_DIR_ENV)
-    if flame_dir:
-        return [str(Path(flame_dir) / FLAME_MASKS_FILE)]
-    return [f"${FLAME_DIR_ENV}/{FLAME_MASKS_FILE} (variable not set)"]
+    return [f"{_default_masks_file()} (the head model's masks)"]
