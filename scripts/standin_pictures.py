@@ -74,7 +74,7 @@ def main() -> None:
         draw(ax, vertices, model.faces, yaw, title)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=90)
+    fig.savefig(args.out, dpi=60)
     print(f"wrote {args.out}")
 
 
