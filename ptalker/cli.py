@@ -44,7 +44,7 @@ def _cmd_data_vocaset(args: argparse.Namespace) -> None:
 def _cmd_data_biwi(args: argparse.Namespace) -> None:
     from ptalker.data.biwi import convert_biwi
 
-    print(convert_biwi(args.raw, args.out, overwrite=args.overwrite))
+    print(convert_biwi(args.raw, args.out, overwrite=args.overwrite, normalize=not args.no_normalize))
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -110,8 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     voca.set_defaults(func=_cmd_data_vocaset)
     biwi = data_cmds.add_parser("biwi", formatter_class=fmt,
                                 help="BIWI .vl face files and .obj rigid scans -> standard layout")
-    biwi.add_argument("raw", type=Path, help="BIWI folder (see README, 'BIWI')")
+    biwi.add_argument("raw", type=Path, help="BIWI folder: faces/, rigid_scans/, wav/ (see ptalker/data/biwi.py)")
     biwi.add_argument("--out", type=Path, required=True, help="data set root to write")
+    biwi.add_argument("--no-normalize", action="store_true",
+                      help="keep raw coordinates (default: CodeTalker's normalisation, as the "
+                           "field's BIWI numbers assume)")
     biwi.add_argument("--overwrite", action="store_true", help="replace existing files")
     biwi.set_defaults(func=_cmd_data_biwi)
 

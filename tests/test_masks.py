@@ -91,3 +91,10 @@ def test_default_region_masks(tmp_path, monkeypatch):
     masks = default_region_masks(10)
     np.testing.assert_array_equal(masks.lips, [5, 3, 4])
     assert default_region_masks(5) is None  # another topology: not applicable
+
+
+def test_default_region_masks_fall_back_to_the_standin(monkeypatch, standin_model):
+    monkeypatch.delenv(FLAME_DIR_ENV, raising=False)
+    masks = default_region_masks(standin_model.num_vertices)
+    assert masks is not None and len(masks.lips) > 50 and len(masks.upper_face) > 100
+    assert "FLAME_masks.pkl" in masks.source
