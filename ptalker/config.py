@@ -53,6 +53,11 @@ def _check_value(value: Any, hint: Any, where: str) -> Any:
                 for k, v in value.items()}
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
+        except ValueError:
+            pass
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # names such as sentence "01" written without quotes
     if isinstance(hint, type) and not isinstance(value, hint) or \
@@ -91,7 +96,11 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise PtalkerError(f"override '{item}': '{part}' is not a section")
-        node[leaf] = yaml.safe_load(raw)
+        try:
+            node[leaf] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise PtalkerError(f"override '{item}': the value is not valid YAML; quote it or fix "
+                               "the brackets") from None
     return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -34,6 +35,24 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; it replaces ``path`` whole when the block succeeds.
+
+    Readers never see a half-written folder, and a failed run leaves the old one untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -74,6 +93,9 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
         raise PtalkerError(
             f"{path}: corrupted or truncated .npy file ({err}); re-create or re-download it"
         ) from None
+    if not isinstance(array, np.ndarray):
+        raise PtalkerError(f"{path}: holds several arrays (an .npz archive), expected one .npy "
+                           "array; save it with numpy.save")
     if not np.issubdtype(array.dtype, np.number):
         raise PtalkerError(f"{path}: expected a numeric array, got dtype {array.dtype}")
     return array

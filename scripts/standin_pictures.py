@@ -55,7 +55,6 @@ def main() -> None:
     from ptalker.flame.flame_model import FlameModel
 
     model = FlameModel.load()
-    names = model.expression_names
     jaw_open = {"jaw_pose": torch.tensor([0.3, 0.0, 0.0])}
     views = [
         ("neutral", {}, 0), ("neutral, 3/4 view", {}, 40), ("profile", {}, 90),

@@ -134,8 +134,6 @@ def test_load_npy_not_npy(tmp_path):
         load_npy(path)
 
 
-@pytest.mark.xfail(strict=True, reason="load_npy: np.load returns an NpzFile for zip content, "
-                                       "then array.dtype raises AttributeError (fileio.py line 77)")
 def test_load_npy_npz_is_refused(tmp_path):
     path = tmp_path / "arrays.npy"
     with open(path, "wb") as handle:

@@ -7,15 +7,13 @@ with ``trimesh.load(path, process=False)`` so that vertices are not merged or re
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
 from ptalker.errors import PtalkerError
-from ptalker.fileio import save_json
+from ptalker.fileio import atomic_directory, save_json
 
 SEQUENCE_INFO_FILE = "sequence.json"
 MIN_FRAME_DIGITS = 4
@@ -37,18 +35,11 @@ def write_obj_sequence(vertices: np.ndarray, faces: np.ndarray, out_dir: str | o
     if vertices.ndim != 3 or vertices.shape[2] != 3 or len(vertices) == 0:
         raise PtalkerError(f"vertices: expected shape (T, V, 3) with T > 0, got {vertices.shape}")
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with atomic_directory(out_dir) as tmp:
         for index, frame in enumerate(vertices):
             mesh = trimesh.Trimesh(frame, faces, process=False)
             text = trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_texture=False)
             (tmp / frame_name(index, len(vertices))).write_text(text)
         save_json(tmp / SEQUENCE_INFO_FILE, {"fps": fps, "frames": len(vertices),
                                              "vertices": int(vertices.shape[1])})
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
-from ptalker.fileio import save_json
+from ptalker.fileio import atomic_directory, save_json
 from ptalker.flame.safe_pickle import load_pickle
 
 MODEL_FILE = "FLAME_NEUTRAL.pkl"
@@ -110,18 +108,11 @@ def write_flame_dir(out: str | os.PathLike, model: dict, embedding: dict, masks:
     if out.exists() and not overwrite:
         raise PtalkerError(f"{out}: already exists; pass --overwrite to replace it or choose "
                            "another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with atomic_directory(out) as tmp:
         for name, data in ((MODEL_FILE, model), (EMBEDDING_FILE, embedding), (MASKS_FILE, masks)):
             if data is not None:
                 with open(tmp / name, "wb") as handle:
                     pickle.dump(data, handle, protocol=2)
         if info is not None:
             save_json(tmp / INFO_FILE, info)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -11,7 +11,7 @@ import numpy as np
 
 from ptalker.constants import FLAME_NUM_JOINTS
 from ptalker.flame.standin.mesh import EYEBALL_RINGS, StandinMesh
-from ptalker.flame.standin.sdf import EYE_CENTER_M, MOUTH_LINE_Y_M
+from ptalker.flame.standin.sdf import MOUTH_LINE_Y_M
 
 NECK_BASE_Y_M, NECK_TOP_Y_M = -0.125, -0.075
 JAW_HINGE_M = np.array([0.0, -0.012, 0.004])
