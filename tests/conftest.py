@@ -1,8 +1,9 @@
 """Shared fixtures: an isolated cache for the stand-in head, and the stand-in itself.
 
-The autouse session fixture below points $PTALKER_CACHE at a session temporary folder and
-removes $PTALKER_FLAME_DIR before any test runs, so no test (in any file) reads or writes
-~/.cache or picks up a developer's FLAME model from the environment. The stand-in head is
+``pytest_configure`` points $PTALKER_CACHE at a fresh temporary folder and removes
+$PTALKER_FLAME_DIR before any test module is even imported, so no test (in any file, even code
+run at collection time) reads or writes ~/.cache or picks up a developer's FLAME model from the
+environment; ``pytest_unconfigure`` restores both and deletes the folder. The stand-in head is
 generated once per session (about 10 s) into that folder; later uses read it from there.
 """
 
@@ -10,27 +11,44 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 CACHE_ENV = "PTALKER_CACHE"
 FLAME_DIR_ENV = "PTALKER_FLAME_DIR"
+_saved_env: dict[str, str | None] = {}
+_cache_dir: list[Path] = []
 
 
-@pytest.fixture(scope="session", autouse=True)
-def isolated_cache(tmp_path_factory):
-    """Session-wide: $PTALKER_CACHE -> a temporary folder, $PTALKER_FLAME_DIR unset."""
-    saved = {name: os.environ.get(name) for name in (CACHE_ENV, FLAME_DIR_ENV)}
-    cache = tmp_path_factory.mktemp("ptalker_cache")
+def pytest_configure(config):
+    _saved_env.update({name: os.environ.get(name) for name in (CACHE_ENV, FLAME_DIR_ENV)})
+    cache = Path(tempfile.mkdtemp(prefix="ptalker_test_cache_"))
+    _cache_dir.append(cache)
     os.environ[CACHE_ENV] = str(cache)
     os.environ.pop(FLAME_DIR_ENV, None)
-    yield cache
-    for name, value in saved.items():
+
+
+def pytest_unconfigure(config):
+    for name, value in _saved_env.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+    while _cache_dir:
+        shutil.rmtree(_cache_dir.pop(), ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache():
+    """The session's $PTALKER_CACHE folder; fails loudly if something changed the variables."""
+    cache = _cache_dir[-1]
+    assert os.environ.get(CACHE_ENV) == str(cache), f"{CACHE_ENV} changed to {os.environ.get(CACHE_ENV)}"
+    assert FLAME_DIR_ENV not in os.environ, f"{FLAME_DIR_ENV} is set during the tests"
+    return cache
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ptalker.errors import PtalkerError
-from ptalker.fileio import atomic_open, load_npy, save_json, save_npy, save_text
+from ptalker.fileio import atomic_directory, atomic_open, load_npy, save_json, save_npy, save_text
 
 
 def listing(folder):
@@ -58,6 +58,35 @@ def test_atomic_replace(tmp_path):
     save_text(path, "two")
     assert path.read_text() == "two"
     assert listing(tmp_path) == ["a.txt"]
+
+
+def test_atomic_directory_replaces_whole(tmp_path):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with atomic_directory(out) as tmp:
+        assert tmp.parent == tmp_path and tmp != out
+        (tmp / "new.txt").write_text("new")
+        assert (out / "old.txt").exists(), "the old folder went away before the block finished"
+    assert listing(out) == ["new.txt"]
+    assert listing(tmp_path) == ["model"], "a temporary folder was left behind"
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_atomic_directory_keeps_original_on_error(tmp_path, existing):
+    out = tmp_path / "sub" / "model"
+    if existing:
+        out.mkdir(parents=True)
+        (out / "good.txt").write_text("good")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(out) as tmp:
+            (tmp / "half.txt").write_text("half")
+            raise RuntimeError("interrupted")
+    if existing:
+        assert listing(out) == ["good.txt"] and (out / "good.txt").read_text() == "good"
+        assert listing(out.parent) == ["model"], "a temporary folder was left behind"
+    else:
+        assert listing(out.parent) == [], "a folder appeared although the block failed"
 
 
 def test_save_npy_round_trip(tmp_path):

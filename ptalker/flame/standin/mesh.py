@@ -122,7 +122,7 @@ def _slit_columns(columns: np.ndarray, center_phi: float, half_width_rad: float)
 def _grid_faces(grid: np.ndarray, pole: int) -> list[tuple[int, int, int]]:
     """Triangles of the skin grid; diagonals mirror across x = 0 so the mesh is symmetric."""
     rows, cols = grid.shape
-    faces = [(pole, grid[0, (j + 1) % cols], grid[0, j]) for j in range(cols)]
+    faces = [(pole, grid[0, j], grid[0, (j + 1) % cols]) for j in range(cols)]
     for i in range(rows - 1):
         for j in range(cols):
             a, b = grid[i, j], grid[i, (j + 1) % cols]
@@ -214,8 +214,9 @@ def build_topology() -> Topology:
         ids = np.arange(next_id, next_id + count)
         next_id += count
         ring_ids = ids[1:-1].reshape(EYEBALL_RINGS, EYEBALL_SEGMENTS)
-        faces += _fan(ring_ids[0], ids[0], reverse=True) + _tube_faces(list(ring_ids), closed=True)
-        faces += _fan(ring_ids[-1], ids[-1], reverse=False)
+        ball = _fan(ring_ids[0], ids[0], reverse=True) + _tube_faces(list(ring_ids), closed=True)
+        ball += _fan(ring_ids[-1], ids[-1], reverse=False)
+        faces += [f[::-1] for f in ball]  # normals point out of the eyeball
         eyeballs.append(ids)
 
     mesh = StandinMesh(np.zeros((next_id, 3)), np.asarray(faces, dtype=np.int64), grid, pole,
