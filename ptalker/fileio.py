@@ -94,6 +94,7 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
             f"{path}: corrupted or truncated .npy file ({err}); re-create or re-download it"
         ) from None
     if not isinstance(array, np.ndarray):
+        array.close()
         raise PtalkerError(f"{path}: holds several arrays (an .npz archive), expected one .npy "
                            "array; save it with numpy.save")
     if not np.issubdtype(array.dtype, np.number):
