@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from ptalker.audio.io import load_audio
 from ptalker.data.layout import SequenceName, TEMPLATES_FILE, list_sequences, load_templates, \
-    load_vertex_sequence, vertices_path, wav_path
+    load_vertex_sequence, subject_template, vertices_path, wav_path
 from ptalker.data.splits import DatasetSpec, SplitSpec
 from ptalker.errors import PtalkerError
 
@@ -149,20 +149,8 @@ class TalkingHeadDataset(Dataset):
         """The (V, 3) templates of ``subjects``, checked against the spec's vertex count."""
         path = self.root / TEMPLATES_FILE
         templates = load_templates(path)
-        for subject in sorted(subjects):
-            if subject not in templates:
-                raise PtalkerError(
-                    f"{path}: has no template for subject '{subject}' (it has "
-                    f"{', '.join(sorted(templates))}); add the subject's neutral mesh"
-                )
-            count = templates[subject].shape[0]
-            if self.spec.num_vertices is not None and count != self.spec.num_vertices:
-                raise PtalkerError(
-                    f"{path}: template of '{subject}' has {count} vertices but data set "
-                    f"'{self.spec.name}' expects {self.spec.num_vertices}; use the matching "
-                    "templates.pkl or set num_vertices in the data set config"
-                )
-        return {subject: templates[subject] for subject in subjects}
+        return {subject: subject_template(templates, subject, self.spec.num_vertices, str(path),
+                                          self.spec.name) for subject in sorted(subjects)}
 
     @property
     def num_missing(self) -> int:

@@ -112,6 +112,26 @@ def load_templates(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return templates
 
 
+def subject_template(templates: dict[str, np.ndarray], subject: str, num_vertices: int | None,
+                     source: str, dataset: str) -> np.ndarray:
+    """The (V, 3) template of ``subject``, checked against the data set's vertex count.
+
+    Raises:
+        PtalkerError: no template for the subject, or a vertex count ``dataset`` does not have.
+    """
+    if subject not in templates:
+        raise PtalkerError(f"{source}: has no template for subject '{subject}' (it has "
+                           f"{', '.join(sorted(templates))}); add the subject's neutral mesh")
+    template = templates[subject]
+    if num_vertices is not None and len(template) != num_vertices:
+        raise PtalkerError(
+            f"{source}: template of '{subject}' has {len(template)} vertices but data set "
+            f"'{dataset}' expects {num_vertices}; use the matching templates.pkl or set "
+            "num_vertices in the data set config (--dataset custom --config)"
+        )
+    return template
+
+
 def to_vertex_sequence(array: np.ndarray, num_vertices: int | None, source: str) -> np.ndarray:
     """Bring an on-disk vertex array to (T, V, 3) float32.
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ptalker.constants import METRES_TO_MM
 from ptalker.data.layout import TEMPLATES_FILE, SequenceName, load_templates, load_vertex_sequence, \
-    parse_sequence_name, vertices_path
+    parse_sequence_name, subject_template, vertices_path
 from ptalker.data.splits import REGIONS_FLAME_MASKS, REGIONS_INDEX_FILES, DatasetSpec, \
     get_dataset_spec
 from ptalker.errors import PtalkerError
@@ -252,17 +252,8 @@ class _GroundTruth:
 
     def template(self, name: SequenceName) -> np.ndarray:
         """(V, 3) neutral mesh of the sequence's subject."""
-        path = self.root / TEMPLATES_FILE
-        if name.subject not in self.templates:
-            raise PtalkerError(f"{path}: no template for subject '{name.subject}'; use the "
-                               "data set's own templates.pkl")
-        template = self.templates[name.subject]
-        expected = self.spec.num_vertices
-        if expected is not None and len(template) != expected:
-            raise PtalkerError(f"{path}: template of '{name.subject}' has {len(template)} vertices, "
-                               f"data set '{self.spec.name}' has {expected}; use --dataset custom "
-                               "with a YAML spec for other meshes")
-        return template
+        return subject_template(self.templates, name.subject, self.spec.num_vertices,
+                                str(self.root / TEMPLATES_FILE), self.spec.name)
 
     def vertices(self, name: SequenceName) -> np.ndarray:
         """(T, V, 3) ground truth at the prediction frame rate."""

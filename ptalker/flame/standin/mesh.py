@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ptalker.flame.standin.sdf import EYE_CENTER_M, EYEBALL_RADIUS_M, LID_THICKNESS_M, \
-    MOUTH_LINE_Y_M, HeadParams, project_rays
+    MOUTH_LINE_Y_M, HeadParams, project_rays, smoothstep
 
 RAY_ORIGIN_M = np.array([0.0, -0.005, 0.0])
 NUM_ROWS = 46
@@ -57,8 +57,10 @@ class StandinMesh:
     mouth: Slit
     eyes: tuple[Slit, Slit]
     """(left, right) eye slits."""
+    lip_loop: np.ndarray
+    """The mouth opening's rim: right corner, upper lip, left corner, lower lip back."""
     bag: np.ndarray
-    """Vertex ids of the mouth bag."""
+    """Vertex ids of the mouth bag, ring after ring behind ``lip_loop``, then its back."""
     bag_side: np.ndarray
     """+1 upper half, -1 lower half, 0 corners and back, per bag vertex."""
     eyeballs: tuple[np.ndarray, np.ndarray]
@@ -220,7 +222,7 @@ def build_topology() -> Topology:
         eyeballs.append(ids)
 
     mesh = StandinMesh(np.zeros((next_id, 3)), np.asarray(faces, dtype=np.int64), grid, pole,
-                       mouth, (eyes[0], eyes[1]), bag, bag_side, (eyeballs[0], eyeballs[1]))
+                       mouth, (eyes[0], eyes[1]), loop, bag, bag_side, (eyeballs[0], eyeballs[1]))
     return Topology(rows, columns, mesh)
 
 
@@ -241,10 +243,8 @@ def _sphere(center: np.ndarray, radius: float) -> np.ndarray:
 
 def _place_bag(v: np.ndarray, mesh: StandinMesh) -> None:
     """Mouth bag: rings behind the lip loop, deeper, wider and taller inside."""
-    n_loop = len(mesh.bag_side[:-1]) // MOUTH_BAG_RINGS
-    loop = np.concatenate([[mesh.mouth.corners[0]], mesh.mouth.upper, [mesh.mouth.corners[1]],
-                           mesh.mouth.lower[::-1]])
-    lips = v[loop]
+    n_loop = len(mesh.lip_loop)
+    lips = v[mesh.lip_loop]
     side = mesh.bag_side[:n_loop]
     for k in range(1, MOUTH_BAG_RINGS + 1):
         ring = lips.copy()
@@ -255,11 +255,6 @@ def _place_bag(v: np.ndarray, mesh: StandinMesh) -> None:
     v[mesh.bag[-1]] = lips.mean(0) - (0.0, 0.0, MOUTH_BAG_DEPTH_M * (MOUTH_BAG_RINGS + 1))
 
 
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
 def _open_lids(v: np.ndarray, mesh: StandinMesh, eye: int) -> None:
     """Rotate the lids of one eye open around the eyeball's horizontal axis, in place."""
     center = EYE_CENTER_M * (1.0 if eye == 0 else -1.0, 1.0, 1.0)
@@ -268,8 +263,8 @@ def _open_lids(v: np.ndarray, mesh: StandinMesh, eye: int) -> None:
     radius = np.hypot(rel[:, 1], rel[:, 2])
     elevation = np.arctan2(rel[:, 1], rel[:, 2])
     lateral = np.clip(1.0 - (rel[:, 0] / EYE_HALF_WIDTH_M) ** 2, 0.0, None) ** 1.5
-    near = _smoothstep(0.028, EYEBALL_RADIUS_M + LID_THICKNESS_M, radius)
-    front = _smoothstep(-0.008, 0.0, rel[:, 2])
+    near = smoothstep(0.028, EYEBALL_RADIUS_M + LID_THICKNESS_M, radius)
+    front = smoothstep(-0.008, 0.0, rel[:, 2])
     lower = mesh.below(mesh.eyes[eye])[skin]
     upper_turn = np.deg2rad(UPPER_LID_OPEN_DEG) * np.clip(
         1.0 - np.maximum(elevation, 0) / np.deg2rad(UPPER_LID_EXTENT_DEG), 0.0, 1.0)

@@ -11,17 +11,12 @@ import numpy as np
 
 from ptalker.constants import FLAME_NUM_JOINTS
 from ptalker.flame.standin.mesh import EYEBALL_RINGS, StandinMesh
-from ptalker.flame.standin.sdf import MOUTH_LINE_Y_M
+from ptalker.flame.standin.sdf import MOUTH_LINE_Y_M, smoothstep
 
 NECK_BASE_Y_M, NECK_TOP_Y_M = -0.125, -0.075
 JAW_HINGE_M = np.array([0.0, -0.012, 0.004])
 JAW_EDGE_DEG = 26.0
 """Angle below the jaw hinge's horizontal at which skin starts to follow the jaw."""
-
-
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 def _bump(v: np.ndarray, center, radii) -> np.ndarray:
@@ -34,12 +29,12 @@ def jaw_weights(v: np.ndarray, mesh: StandinMesh) -> np.ndarray:
     """How much each vertex (V,) follows the jaw: lower lip, chin and jaw line."""
     rel = v - JAW_HINGE_M
     below_deg = np.rad2deg(np.arctan2(-rel[:, 1], rel[:, 2]))
-    by_angle = _smoothstep(JAW_EDGE_DEG - 12.0, JAW_EDGE_DEG + 8.0, below_deg)
-    front = _smoothstep(-0.015, 0.03, v[:, 2])
-    above_neck = _smoothstep(-0.125, -0.095, v[:, 1])
+    by_angle = smoothstep(JAW_EDGE_DEG - 12.0, JAW_EDGE_DEG + 8.0, below_deg)
+    front = smoothstep(-0.015, 0.03, v[:, 2])
+    above_neck = smoothstep(-0.125, -0.095, v[:, 1])
     weight = by_angle * front * above_neck
     # along the lips the cut decides: the lower lip follows the jaw, the upper lip does not
-    near_mouth = _smoothstep(0.04, 0.022, np.abs(v[:, 0])) * _smoothstep(-0.008, 0.008, v[:, 2] - 0.06)
+    near_mouth = smoothstep(0.04, 0.022, np.abs(v[:, 0])) * smoothstep(-0.008, 0.008, v[:, 2] - 0.06)
     side = mesh.below(mesh.mouth).astype(float)
     side[list(mesh.mouth.corners)] = 0.5
     weight = weight * (1 - near_mouth) + side * near_mouth
@@ -53,7 +48,7 @@ def jaw_weights(v: np.ndarray, mesh: StandinMesh) -> np.ndarray:
 def skinning_weights(v: np.ndarray, mesh: StandinMesh) -> np.ndarray:
     """LBS weights (V, 5) over the joints global, neck, jaw, left eye, right eye."""
     weights = np.zeros((len(v), FLAME_NUM_JOINTS))
-    head = _smoothstep(NECK_BASE_Y_M, NECK_TOP_Y_M, v[:, 1])
+    head = smoothstep(NECK_BASE_Y_M, NECK_TOP_Y_M, v[:, 1])
     jaw = jaw_weights(v, mesh)
     weights[:, 0] = 1.0 - head
     weights[:, 1] = head * (1.0 - jaw)
@@ -90,7 +85,7 @@ def _lip_regions(v: np.ndarray, mesh: StandinMesh) -> tuple[np.ndarray, np.ndarr
     """Falloffs (V,) of the upper and lower lip, split by the mouth cut."""
     lower = mesh.below(mesh.mouth)
     lower[mesh.bag[mesh.bag_side < 0]] = True
-    front = _smoothstep(0.03, 0.07, v[:, 2])
+    front = smoothstep(0.03, 0.07, v[:, 2])
     upper_lip = _bump(v, (0, MOUTH_LINE_Y_M + 0.006, LIP_Z_M), (0.028, 0.011, 0.03)) * front * ~lower
     lower_lip = _bump(v, (0, MOUTH_LINE_Y_M - 0.008, LIP_Z_M), (0.028, 0.013, 0.03)) * front * lower
     return upper_lip, lower_lip
@@ -111,7 +106,7 @@ def _symmetric_components(v: np.ndarray, mesh: StandinMesh) -> dict[str, np.ndar
     upper, lower = _lip_regions(v, mesh)
     lips = upper + lower
     middle = np.clip(1.0 - (v[:, 0] / 0.026) ** 2, 0.0, 1.0)  # the corners stay put
-    front = _smoothstep(0.03, 0.07, v[:, 2])[:, None]
+    front = smoothstep(0.03, 0.07, v[:, 2])[:, None]
     corners = _bump(v, (0.025, MOUTH_LINE_Y_M, 0.075), (0.013, 0.013, 0.03)) + \
         _bump(v, (-0.025, MOUTH_LINE_Y_M, 0.075), (0.013, 0.013, 0.03))
     inner_brows = _bump(v, (0.018, 0.045, 0.075), (0.015, 0.012, 0.03)) + \

@@ -44,6 +44,12 @@ def _ellipsoid(p: np.ndarray, center, radii) -> np.ndarray:
     return k0 * (k0 - 1.0) / np.maximum(k1, 1e-12)
 
 
+def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    """0 below ``edge0``, 1 beyond ``edge1`` (either order), a cubic ramp between."""
+    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
 def _smooth_union(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     h = np.clip(0.5 + 0.5 * (b - a) / k, 0.0, 1.0)
     return b + (a - b) * h - k * h * (1.0 - h)
