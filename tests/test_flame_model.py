@@ -372,3 +372,24 @@ def test_resolve_default_is_standin(standin_dir, isolated_cache):
     assert os.environ.get(ENV_VAR) is None
     assert resolve_flame_dir() == standin_dir == standin_cache_dir()
     assert str(standin_cache_dir()).startswith(str(isolated_cache))
+
+
+def test_unused_components_skipped_exactly(standin_model, standin_dir):
+    """The stand-in's all-zero trailing components are left out of smplx's product, exactly."""
+    assert standin_model.used == {"shape": 11, "expression": 19}
+    import smplx
+
+    full = smplx.FLAMELayer(model_path=str(standin_dir), num_betas=FLAME_NUM_SHAPE,
+                            num_expression_coeffs=FLAME_NUM_EXPRESSION)
+    gen = torch.Generator().manual_seed(0)
+    shape = torch.randn(4, FLAME_NUM_SHAPE, generator=gen)
+    expression = torch.randn(4, FLAME_NUM_EXPRESSION, generator=gen)
+    jaw = torch.tensor([[0.2, 0.0, 0.0]]).expand(4, 3)
+    eye = torch.eye(3).expand(4, 1, 3, 3)
+    from smplx.lbs import batch_rodrigues
+
+    expected = full(betas=shape, expression=expression, jaw_pose=batch_rodrigues(jaw).unsqueeze(1),
+                    global_orient=eye, neck_pose=eye, leye_pose=eye, reye_pose=eye,
+                    transl=torch.zeros(4, 3)).vertices
+    got = standin_model(shape=shape, expression=expression, jaw_pose=jaw).vertices
+    assert_allclose(got, expected, atol=1e-6)

@@ -413,3 +413,24 @@ def test_cache_reused(standin_dir, isolated_cache):
     assert os.path.commonpath([standin_dir, isolated_cache]) == str(isolated_cache)
     leftovers = [p.name for p in standin_dir.parent.iterdir() if p.name.startswith(".")]
     assert not leftovers, f"temporary folders left in the cache: {leftovers}"
+
+
+def test_contact_pairs(standin_model, standin_head, v):
+    """Paired lip and lid sets: they meet when the mouth/eye is shut and part when it opens."""
+    masks = standin_head["masks"]
+    upper, lower = masks["lip_contact_upper"], masks["lip_contact_lower"]
+    assert len(upper) == len(lower) >= 8
+    assert np.all(np.abs(v[upper, 0]) < 0.02), "lip contact should be the middle of the mouth"
+    assert_allclose(v[upper], v[lower], 1e-9, "lips at rest")
+    left, right = masks["mouth_corners"]
+    assert v[left, 0] > 0.015 and v[right, 0] < -0.015, "mouth corners: (left, right)"
+    opened = pose(standin_model, jaw_pose=[0.2, 0.0, 0.0])
+    assert np.all(opened[upper, 1] - opened[lower, 1] > 3 * MM), "the jaw should part every pair"
+    for side in ("left", "right"):
+        up, low = masks[f"{side}_lid_upper"], masks[f"{side}_lid_lower"]
+        assert len(up) == len(low) >= 5
+        assert np.all(np.sign(v[up, 0]) == (1 if side == "left" else -1))
+        gap = v[up, 1] - v[low, 1]
+        assert np.all(gap > 0) and gap.max() > 5 * MM, f"{side} eye should be open at rest: {gap}"
+        shut = pose(standin_model, expression=standin_model.expression_vector(**{f"blink_{side}": 1.0}))
+        assert np.all(np.abs(shut[up, 1] - shut[low, 1]) < 0.5 * MM), f"{side} blink should shut the lids"

@@ -48,8 +48,13 @@ class FlameModel(torch.nn.Module):
         super().__init__()
         self.flame_dir = Path(flame_dir)
         model, _ = read_flame_dir(self.flame_dir)  # checks every pickle before smplx reads it
-        self.layer = smplx.FLAMELayer(model_path=str(self.flame_dir), num_betas=FLAME_NUM_SHAPE,
-                                      num_expression_coeffs=FLAME_NUM_EXPRESSION)
+        shapedirs = np.asarray(model["shapedirs"])  # (V, 3, 300 + 100)
+        # Trailing all-zero components change nothing; leaving them out of smplx's blend-shape
+        # product makes the stand-in (11 + 19 components in use) about 4x faster, exactly.
+        self.used = {"shape": _used_columns(shapedirs[..., :FLAME_NUM_SHAPE]),
+                     "expression": _used_columns(shapedirs[..., FLAME_NUM_SHAPE:])}
+        self.layer = smplx.FLAMELayer(model_path=str(self.flame_dir), num_betas=self.used["shape"],
+                                      num_expression_coeffs=self.used["expression"])
         info_path = self.flame_dir / INFO_FILE
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
         self.name = info.get("name", "FLAME")
@@ -130,7 +135,8 @@ class FlameModel(torch.nn.Module):
         for name, dim in dims.items():
             value = params.get(name, torch.zeros(dim, dtype=dtype, device=device))
             value = torch.nn.functional.pad(value, (0, dim - value.shape[-1]))
-            flat[name] = value.expand(*lead, dim).reshape(-1, dim)  # (B, dim)
+            dim = self.used.get(name, dim)
+            flat[name] = value[..., :dim].expand(*lead, dim).reshape(-1, dim)  # (B, dim)
         out = self.layer(betas=flat["shape"], expression=flat["expression"],
                          global_orient=_rotations(flat["global_pose"]),
                          neck_pose=_rotations(flat["neck_pose"]),
@@ -143,6 +149,12 @@ class FlameModel(torch.nn.Module):
         return FlameOutput(vertices=out.vertices.reshape(*lead, -1, 3),
                            landmarks=landmarks.reshape(*lead, -1, 3),
                            joints=joints.reshape(*lead, -1, 3))
+
+
+def _used_columns(dirs: np.ndarray) -> int:
+    """1 + the last component (last axis of ``dirs``) with any non-zero entry; at least 1."""
+    nonzero = np.flatnonzero(np.abs(dirs).reshape(-1, dirs.shape[-1]).max(axis=0) > 0)
+    return int(nonzero[-1]) + 1 if nonzero.size else 1
 
 
 def _rotations(axis_angle: torch.Tensor) -> torch.Tensor:

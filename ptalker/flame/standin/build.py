@@ -21,7 +21,7 @@ from ptalker.flame.standin.regions import landmark_embedding, region_masks
 from ptalker.flame.standin.rig import expression_components, joint_regressor, skinning_weights
 from ptalker.flame.standin.sdf import HeadParams
 
-STANDIN_VERSION = 2
+STANDIN_VERSION = 3
 """Bump when the generated head changes; caches are keyed by it."""
 SHAPE_STD = {
     "head_width": 0.04, "head_height": 0.04, "head_depth": 0.04, "face_length": 0.05,

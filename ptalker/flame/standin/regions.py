@@ -67,10 +67,33 @@ def _ellipse(v: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> np.nd
     return ((v[:, 0] - cx) / rx) ** 2 + ((v[:, 1] - cy) / ry) ** 2 < 1.0
 
 
+CONTACT_MIDDLE_FRACTION = 0.5
+"""Share of the mouth slit, around its middle, whose upper/lower vertices make the lip contact."""
+
+
+def contact_pairs(mesh: StandinMesh) -> dict[str, np.ndarray]:
+    """Paired vertex ids across the mouth and eye slits (i-th upper meets i-th lower when closed).
+
+    ``lip_contact_upper``/``lip_contact_lower`` cover the middle of the mouth (the corners stay
+    shut whatever the mouth does); ``{left,right}_lid_upper``/``_lower`` the whole eye slits;
+    ``mouth_corners`` is (left, right).
+    """
+    n = len(mesh.mouth.upper)
+    skip = int(round(n * (1 - CONTACT_MIDDLE_FRACTION) / 2))
+    middle = slice(skip, n - skip)
+    right, left = mesh.mouth.corners
+    pairs = {"lip_contact_upper": mesh.mouth.upper[middle], "lip_contact_lower": mesh.mouth.lower[middle],
+             "mouth_corners": np.array([left, right])}
+    for side, slit in zip(("left", "right"), mesh.eyes):
+        pairs[f"{side}_lid_upper"], pairs[f"{side}_lid_lower"] = slit.upper, slit.lower
+    return {name: np.asarray(ids, dtype=np.int64) for name, ids in pairs.items()}
+
+
 def region_masks(v: np.ndarray, mesh: StandinMesh) -> dict[str, np.ndarray]:
     """Vertex ids per region, with FLAME_masks.pkl's names where FLAME has them.
 
     'lips' is the LVE set and 'forehead' + 'eye_region' the FDD set, as the field uses FLAME's.
+    The paired sets of :func:`contact_pairs` come along (they are ordered, not sorted).
     """
     skin = _skin(mesh)
     front = skin & (v[:, 2] > 0.02)
@@ -95,4 +118,5 @@ def region_masks(v: np.ndarray, mesh: StandinMesh) -> dict[str, np.ndarray]:
     out["left_eyeball"] = mesh.eyeballs[0].astype(np.int64)
     out["right_eyeball"] = mesh.eyeballs[1].astype(np.int64)
     out["upper_face"] = np.union1d(out["forehead"], out["eye_region"])
+    out.update(contact_pairs(mesh))
     return out
