@@ -47,6 +47,13 @@ def _cmd_data_biwi(args: argparse.Namespace) -> None:
     print(convert_biwi(args.raw, args.out, overwrite=args.overwrite, normalize=not args.no_normalize))
 
 
+def _cmd_data_synth(args: argparse.Namespace) -> None:
+    from ptalker.data.synth.corpus import generate_corpus, load_synth_config
+
+    config = load_synth_config(args.config, args.overrides)
+    print(generate_corpus(args.out, config, overwrite=args.overwrite, progress=not args.quiet))
+
+
 def _cmd_score(args: argparse.Namespace) -> None:
     from ptalker.metrics.score import score_folder
 
@@ -97,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="FLAME directory (default: the configured one, else the stand-in)")
     info.set_defaults(func=_cmd_flame_info)
 
-    data = commands.add_parser("data", help="convert raw VOCASET / BIWI downloads",
+    data = commands.add_parser("data", help="convert raw VOCASET / BIWI downloads, make a synthetic corpus",
                                formatter_class=fmt)
     data_cmds = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     voca = data_cmds.add_parser("vocaset", formatter_class=fmt,
@@ -117,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
                            "field's BIWI numbers assume)")
     biwi.add_argument("--overwrite", action="store_true", help="replace existing files")
     biwi.set_defaults(func=_cmd_data_biwi)
+    synth = data_cmds.add_parser("synth", formatter_class=fmt,
+                                 help="make a synthetic speech-to-motion corpus (espeak-ng + stand-in head)")
+    synth.add_argument("--out", type=Path, required=True, help="corpus root to write")
+    synth.add_argument("--config", type=Path, default=None,
+                       help="corpus YAML, e.g. configs/data/synth_small.yaml (default: the built-in "
+                            "12-speaker benchmark corpus)")
+    synth.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                       help="config overrides, e.g. seed=3 speakers.train=4")
+    synth.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    synth.add_argument("--quiet", action="store_true", help="no progress lines")
+    synth.set_defaults(func=_cmd_data_synth)
 
     score = commands.add_parser("score", formatter_class=fmt,
                                 help="LVE / FDD / MVE of a folder of predictions")

@@ -1,0 +1,239 @@
+"""Write a synthetic speech-to-motion corpus in the standard layout.
+
+``ptalker data synth --out ROOT --config configs/data/synth_small.yaml`` writes::
+
+    ROOT/wav/<S>_sentenceNN.wav            16 kHz mono 16-bit PCM, espeak-ng in the speaker's voice
+    ROOT/vertices_npy/<S>_sentenceNN.npy   (T, V*3) float32 stand-in head vertices, metres
+    ROOT/params_npy/<S>_sentenceNN.npz     FLAME parameters per frame: expression (T, K),
+                                           jaw_pose, neck_pose (T, 3), eye_pose (T, 6),
+                                           shape (11,), fps
+    ROOT/align/<S>_sentenceNN.json         text, phonemes and words with start/end seconds
+    ROOT/templates.pkl                     {speaker: (V, 3)} neutral face (their shape, no motion)
+    ROOT/speakers.json                     each speaker's split, voice, shape and speaking style
+    ROOT/dataset.yaml                      the splits as a data set spec (--config of the loaders)
+    ROOT/layout.json                       {"fps": ...}
+    ROOT/corpus.json                       the config that made it and the tool versions
+
+Splits follow VOCASET: training speakers say sentences 1..N, validation and test speakers only
+the held-out sentences (heldout_from..N). The first ``shared`` sentences of each range are the
+same text for every speaker, so style and content can be told apart. Output is deterministic:
+the same config gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+import yaml
+
+from ptalker import __version__
+from ptalker.config import load_config
+from ptalker.data.layout import save_templates
+from ptalker.data.splits import LAYOUT_INFO_FILE, REGIONS_FLAME_MASKS
+from ptalker.data.synth.espeak import Speech, espeak_version, synthesize
+from ptalker.data.synth.motion import LipGapModel, animate
+from ptalker.data.synth.sentences import generate_sentences
+from ptalker.data.synth.style import Speaker, StyleRanges, VoiceRanges, draw_speaker
+from ptalker.errors import PtalkerError
+from ptalker.fileio import atomic_directory, atomic_open, save_json, save_npy, save_npz, save_text
+from ptalker.flame.flame_model import FlameModel
+from ptalker.flame.masks import RegionMasks
+
+SPLITS = ("train", "val", "test")
+DATASET_FILE = "dataset.yaml"
+SPEAKERS_FILE = "speakers.json"
+CORPUS_FILE = "corpus.json"
+WAV_SUBTYPE = "PCM_16"
+
+
+@dataclass
+class SynthConfig:
+    """What corpus to make (``configs/data/synth_*.yaml``)."""
+
+    name: str = "synth"
+    seed: int = 0
+    fps: float = 30.0
+    speakers: dict[str, int] = field(default_factory=lambda: {"train": 8, "val": 2, "test": 2})
+    """Speakers per split; ids S01, S02, ... in split order."""
+    sentences: int = 40
+    """Sentences of a training speaker (sentence01..)."""
+    heldout_from: int = 21
+    """Validation/test speakers say sentences heldout_from..sentences, as in VOCASET."""
+    shared: int = 5
+    """Sentences 1..shared and heldout_from..heldout_from+shared-1 are the same text for all."""
+    duration_s: list[float] = field(default_factory=lambda: [2.4, 4.6])
+    """Sentence length range, measured with espeak-ng's default voice."""
+    styles: StyleRanges = field(default_factory=StyleRanges)
+    voices: VoiceRanges = field(default_factory=VoiceRanges)
+    pinned: dict[str, dict] = field(default_factory=dict)
+    """Speaker id -> style fields (and 'voice', 'shape') fixed instead of drawn."""
+
+    def __post_init__(self) -> None:
+        if set(self.speakers) - set(SPLITS) or not self.speakers.get("train"):
+            raise PtalkerError(f"speakers: expected counts for {', '.join(SPLITS)} with at least one "
+                               f"training speaker, got {self.speakers}")
+        if not 1 <= self.heldout_from <= self.sentences:
+            raise PtalkerError(f"heldout_from: {self.heldout_from} must lie in 1..sentences ({self.sentences})")
+        if self.shared < 0 or self.shared > min(self.heldout_from - 1, self.sentences - self.heldout_from + 1):
+            raise PtalkerError(f"shared: {self.shared} does not fit both sentence ranges (1..{self.heldout_from - 1}"
+                               f" and {self.heldout_from}..{self.sentences}); lower it")
+        if self.fps <= 0:
+            raise PtalkerError(f"fps: expected a positive frame rate, got {self.fps}")
+
+
+@dataclass
+class CorpusReport:
+    """What ``generate_corpus`` wrote and how long it took."""
+
+    root: Path
+    sequences: int
+    speakers: int
+    audio_s: float
+    seconds: float
+    bytes: int
+
+    def __str__(self) -> str:
+        return (f"wrote {self.sequences} sequences of {self.speakers} speakers ({self.audio_s / 60:.1f} min "
+                f"of speech, {self.bytes / 2**20:.0f} MiB) to {self.root} in {self.seconds:.1f} s "
+                f"({self.audio_s / max(self.seconds, 1e-9):.0f}x real time)")
+
+
+def sentence_name(number: int) -> str:
+    return f"sentence{number:02d}"
+
+
+def draw_speakers(config: SynthConfig) -> list[Speaker]:
+    """The corpus speakers, S01.. in split order, drawn with the corpus seed."""
+    unknown = set(config.pinned) - {f"S{i + 1:02d}" for i in range(sum(config.speakers.values()))}
+    if unknown:
+        raise PtalkerError(f"pinned: no speaker(s) {', '.join(sorted(unknown))} in this corpus")
+    rng = np.random.default_rng([config.seed, 1])
+    speakers = []
+    for split in SPLITS:
+        for _ in range(config.speakers.get(split, 0)):
+            sid = f"S{len(speakers) + 1:02d}"
+            speakers.append(draw_speaker(sid, split, rng, config.styles, config.voices, config.pinned.get(sid)))
+    return speakers
+
+
+def script(config: SynthConfig, speakers: list[Speaker]) -> dict[tuple[str, int], str]:
+    """(speaker id, sentence number) -> text for every sequence of the corpus."""
+    heldout = range(config.heldout_from, config.sentences + 1)
+    numbers = {s.id: list(range(1, config.sentences + 1)) if s.split == "train" else list(heldout)
+               for s in speakers}
+    shared = set(range(1, config.shared + 1)) | set(range(config.heldout_from, config.heldout_from + config.shared))
+    own = sum(len([n for n in nums if n not in shared]) for nums in numbers.values())
+    texts = iter(generate_sentences(len(shared) + own, config.seed, tuple(config.duration_s)))
+    shared_text = {n: next(texts) for n in sorted(shared)}
+    return {(sid, n): shared_text[n] if n in shared else next(texts)
+            for sid, nums in numbers.items() for n in nums}
+
+
+def dataset_spec(config: SynthConfig, speakers: list[Speaker]) -> dict:
+    """The corpus's splits as a :class:`ptalker.data.splits.DatasetSpec` mapping."""
+    def ids(split: str) -> list[str]:
+        return [s.id for s in speakers if s.split == split]
+
+    def sentences(first: int) -> list[str]:
+        return [sentence_name(n) for n in range(first, config.sentences + 1)]
+
+    splits = {"train": {"subjects": ids("train"), "sentences": sentences(1)}}
+    for split in ("val", "test"):
+        if ids(split):
+            splits[split] = {"subjects": ids(split), "sentences": sentences(config.heldout_from)}
+    return {"name": config.name, "fps": config.fps, "fps_on_disk": config.fps, "num_vertices": None,
+            "condition_subjects": ids("train"), "regions": REGIONS_FLAME_MASKS, "splits": splits}
+
+
+def _write_sequence(root: Path, name: str, text: str, speech: Speech, params, vertices: np.ndarray,
+                    shape: np.ndarray, fps: float) -> None:
+    with atomic_open(root / "wav" / f"{name}.wav", "wb") as handle:
+        soundfile.write(handle, speech.waveform, speech.sample_rate, subtype=WAV_SUBTYPE, format="WAV")
+    save_npy(root / "vertices_npy" / f"{name}.npy", vertices.reshape(len(vertices), -1))  # (T, V*3)
+    save_npz(root / "params_npy" / f"{name}.npz", fps=np.float32(fps), shape=shape.astype(np.float32),
+             **dataclasses.asdict(params))
+    save_json(root / "align" / f"{name}.json", {"text": text, "fps": fps, "num_frames": len(vertices),
+                                                "sample_rate": speech.sample_rate, **speech.to_json()})
+
+
+def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool = False,
+                    flame_dir: str | os.PathLike | None = None, progress: bool = False) -> CorpusReport:
+    """Make the corpus ``config`` describes in ``out`` (written whole, atomically).
+
+    Raises:
+        PtalkerError: ``out`` exists and is not empty without ``overwrite``; a head model
+            without the stand-in's named components; a bad config.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise PtalkerError(f"{out}: already exists and is not empty; pass --overwrite to replace it "
+                           "or choose another --out")
+    start = time.perf_counter()
+    model = FlameModel.load(flame_dir)
+    masks = RegionMasks.from_flame_masks(model.masks_path).all if model.masks_path else {}
+    if "lip_contact_upper" not in masks:
+        raise PtalkerError(f"head model {model.flame_dir}: no lip_contact_upper/lower in its masks; "
+                           "the synthetic corpus needs the stand-in head (leave --flame-dir unset)")
+    upper, lower = masks["lip_contact_upper"], masks["lip_contact_lower"]
+    speakers = draw_speakers(config)
+    texts = script(config, speakers)
+    templates, audio_s, count = {}, 0.0, 0
+    with atomic_directory(out) as root:
+        for index, speaker in enumerate(speakers):
+            shape = torch.tensor(speaker.shape, dtype=torch.float32)
+            gap = LipGapModel.fit(model, shape, upper, lower)
+            with torch.no_grad():
+                templates[speaker.id] = model(shape=shape).vertices.numpy()
+            for (sid, number), text in texts.items():
+                if sid != speaker.id:
+                    continue
+                speech = synthesize(text, speaker.voice)
+                rng = np.random.default_rng([config.seed, 2, index, number])
+                params = animate(speech, speaker.style, model.expression_names, gap, config.fps, rng)
+                with torch.no_grad():
+                    vertices = model(shape=shape, **{k: torch.from_numpy(v) for k, v in
+                                                     dataclasses.asdict(params).items()}).vertices.numpy()
+                _write_sequence(root, f"{sid}_{sentence_name(number)}", text, speech, params, vertices,
+                                np.asarray(speaker.shape), config.fps)
+                audio_s += speech.duration_s
+                count += 1
+            if progress:
+                print(f"  {speaker.id} ({speaker.split}): done, {time.perf_counter() - start:.1f} s", flush=True)
+        save_templates(root / "templates.pkl", templates)
+        save_json(root / SPEAKERS_FILE, [s.to_json() for s in speakers])
+        save_text(root / DATASET_FILE, yaml.safe_dump(dataset_spec(config, speakers), sort_keys=False))
+        save_json(root / LAYOUT_INFO_FILE, {"fps": config.fps})
+        save_json(root / CORPUS_FILE, {"config": dataclasses.asdict(config), "ptalker": __version__,
+                                       "espeak_ng": espeak_version(), "head": model.name})
+        size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return CorpusReport(out, count, len(speakers), audio_s, time.perf_counter() - start, size)
+
+
+def load_synth_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> SynthConfig:
+    """The corpus config at ``path`` (or the defaults) with ``key=value`` overrides."""
+    return load_config(SynthConfig, path, overrides)
+
+
+def load_speakers(root: str | os.PathLike) -> dict[str, Speaker]:
+    """ROOT/speakers.json as {speaker id: Speaker}."""
+    path = Path(root) / SPEAKERS_FILE
+    if not path.is_file():
+        raise PtalkerError(f"{path}: not found; is {root} a corpus made by 'ptalker data synth'?")
+    return {s["id"]: Speaker.from_json(s) for s in json.loads(path.read_text())}
+
+
+def load_alignment(root: str | os.PathLike, name: str) -> tuple[str, Speech]:
+    """The text and phoneme/word timeline of sequence ``name`` (no audio: waveform is empty)."""
+    path = Path(root) / "align" / f"{name}.json"
+    if not path.is_file():
+        raise PtalkerError(f"{path}: no alignment for sequence '{name}'")
+    data = json.loads(path.read_text())
+    return data["text"], Speech.from_json(data)
