@@ -130,7 +130,7 @@ class FlameModel(torch.nn.Module):
                     raise PtalkerError(f"{name}: got shape {tuple(value.shape)}, expected "
                                        f"(..., {dims[name]})")
                 params[name] = value
-        lead = torch.broadcast_shapes(*(v.shape[:-1] for v in params.values())) if params else ()
+        lead = np.broadcast_shapes(*(tuple(v.shape[:-1]) for v in params.values())) if params else ()
         flat = {}
         for name, dim in dims.items():
             value = params.get(name, torch.zeros(dim, dtype=dtype, device=device))

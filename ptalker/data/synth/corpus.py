@@ -230,10 +230,22 @@ def load_speakers(root: str | os.PathLike) -> dict[str, Speaker]:
     return {s["id"]: Speaker.from_json(s) for s in json.loads(path.read_text())}
 
 
-def load_alignment(root: str | os.PathLike, name: str) -> tuple[str, Speech]:
-    """The text and phoneme/word timeline of sequence ``name`` (no audio: waveform is empty)."""
-    path = Path(root) / "align" / f"{name}.json"
+@dataclass
+class Alignment:
+    """ROOT/align/<name>.json: the text, the motion's frame count and rate, the timeline."""
+
+    text: str
+    fps: float
+    num_frames: int
+    speech: Speech
+    """Phonemes and words (its waveform is empty: the audio is in wav/)."""
+
+
+def load_alignment(root: str | os.PathLike, stem: str) -> Alignment:
+    """The alignment of sequence ``stem`` (e.g. 'S01_sentence01')."""
+    path = Path(root) / "align" / f"{stem}.json"
     if not path.is_file():
-        raise PtalkerError(f"{path}: no alignment for sequence '{name}'")
+        raise PtalkerError(f"{path}: no alignment for sequence '{stem}'; is {root} a corpus made "
+                           "by 'ptalker data synth'?")
     data = json.loads(path.read_text())
-    return data["text"], Speech.from_json(data)
+    return Alignment(data["text"], float(data["fps"]), int(data["num_frames"]), Speech.from_json(data))

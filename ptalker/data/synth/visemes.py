@@ -2,11 +2,14 @@
 
 Each phoneme becomes one or two :class:`Target` s (diphthongs move from a first to a second
 target). A target gives, per channel, where the articulator goes (0..1) and how strongly this
-phoneme insists on it (its dominance, Cohen & Massaro 1993): /p b m/ insist on closed lips but
-let the jaw and lip shape follow their neighbours; vowels insist on the jaw; /h/ and schwa barely
-insist on anything. Channels not named by a phoneme get a weak "don't care" dominance at the
-neutral value 0, so neighbours decide them: only bilabials and pauses name ``closure``, so a
-lip seal is not diluted by the open vowels around it.
+phoneme insists on it (its dominance, Cohen & Massaro 1993): vowels insist on the jaw, /w/ on
+rounding; /h/ and schwa barely insist on anything. Channels not named by a phoneme get a weak
+"don't care" dominance at the neutral value 0, so neighbours decide them.
+
+The lip seal (``closure``) and the lip tuck (``tuck``) are gestures rather than blended
+positions: a /p/ closes the lips whatever the vowels around it do, so these two channels take
+the strongest gesture at each instant (see :mod:`ptalker.data.synth.coarticulation`) and ignore
+dominance.
 
 Channels (all 0..1, scaled to the head's parameters in :mod:`ptalker.data.synth.motion`):
     jaw        jaw opening (close vowels ~0.2, open vowels 1.0)
@@ -22,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 CHANNELS = ("jaw", "closure", "tuck", "round", "spread", "aperture")
+GESTURE_CHANNELS = ("closure", "tuck")
+"""Channels that follow the strongest gesture instead of the dominance-weighted blend."""
 DONT_CARE = 0.05
 """Dominance of a channel a phoneme does not name."""
 DIPHTHONG_SPLIT = 0.5
@@ -56,8 +61,10 @@ def _t(min_hold_s: float = 0.0, **channels: tuple[float, float]) -> Target:
 LIP_SEAL_HOLD_S = 0.07
 LABIODENTAL_HOLD_S = 0.06
 
-REST = _t(jaw=(0.0, 0.5), closure=(0.8, 0.5), round=(0.0, 0.3), spread=(0.0, 0.3))
-"""Silence: the mouth relaxes shut."""
+REST = _t(jaw=(0.0, 0.5), closure=(0.8, 1.0), round=(0.0, 0.3), spread=(0.0, 0.3))
+"""Silence: the mouth relaxes shut (gradually: see REST_SETTLE_S)."""
+REST_SETTLE_S = 0.25
+"""A pause shorter than this closes the lips only partly (in proportion to its length)."""
 
 CONSONANTS: dict[str, Target] = {
     "bilabial": _t(LIP_SEAL_HOLD_S, closure=(1.0, 1.0), jaw=(0.12, 0.5)),
@@ -83,7 +90,7 @@ CONSONANT_CLASS = {
     "l/": "lateral", "L": "lateral", "l#": "lateral",
     "S": "postalveolar", "Z": "postalveolar", "tS": "postalveolar", "dZ": "postalveolar",
     "k": "velar", "g": "velar", "N": "velar", "x": "velar", "h": "glottal",
-    "w": "labiovelar", "W": "labiovelar", "hw": "labiovelar", "j": "palatal", "C": "palatal",
+    "w": "labiovelar", "W": "labiovelar", "hw": "labiovelar", "j": "palatal", "C": "palatal", ";": "palatal",
 }
 
 VOWEL_HEIGHT = {"close": 0.22, "mid": 0.5, "open": 1.0}
