@@ -323,6 +323,21 @@ def espeak_version() -> str:
         return lib.espeak_Info(None).decode()
 
 
+def is_reproducible(variant: str) -> bool:
+    """Whether ``variant`` gives the same audio in every process.
+
+    Variants with a ``breath`` setting (f2, f3, f5, ...) mix in noise whose seed changes from
+    process to process; every other variant is bit-for-bit reproducible.
+    """
+    if variant not in _variants():
+        raise PtalkerError(f"Voice.variant: unknown espeak variant {variant!r}; choose one of "
+                           "ptalker.data.synth.espeak.list_variants()")
+    import espeakng_loader
+
+    path = Path(espeakng_loader.get_data_path()) / VARIANT_DIR / variant
+    return not any(line.split()[:1] == ["breath"] for line in path.read_text(errors="replace").splitlines())
+
+
 def list_variants() -> list[str]:
     """Names of the voice variants in espeak-ng-data/voices/!v, sorted ("f1", "klatt", "m3", ...)."""
     return list(_variants())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ptalker.config import from_dict
-from ptalker.data.synth.espeak import Voice
+from ptalker.data.synth.espeak import Voice, is_reproducible
 from ptalker.errors import PtalkerError
 
 
@@ -63,10 +63,17 @@ class VoiceRanges:
 
     name: str = "en-us"
     variants: list[str] = field(default_factory=lambda: [
-        "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5"])
+        "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f4", "Annie", "belinda", "linda"])
+    """Only reproducible variants (see espeak.is_reproducible: not f2, f3, f5)."""
     rate_wpm: list[int] = field(default_factory=lambda: [155, 195])
     pitch: list[int] = field(default_factory=lambda: [30, 70])
     pitch_range: list[int] = field(default_factory=lambda: [30, 80])
+
+    def __post_init__(self) -> None:
+        noisy = [v for v in self.variants if not is_reproducible(v)]
+        if noisy or not self.variants:
+            raise PtalkerError(f"voices.variants: {', '.join(noisy) or 'empty'}: a corpus needs "
+                               "reproducible variants (no 'breath' noise), e.g. m1-m7, f1, f4")
 
 
 NUM_SHAPE_COMPONENTS = 11

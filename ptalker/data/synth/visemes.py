@@ -144,6 +144,18 @@ CLOSE_VOWELS = frozenset(s for s, targets in VOWELS.items() if targets[0].value(
 BILABIALS = frozenset(s for s, c in CONSONANT_CLASS.items() if c == "bilabial")
 
 
+VOICED_CONSONANTS = frozenset("b d g m n N l r w j v D z Z dZ m- n- r- l/ L ;".split())
+
+
+def loudness(symbol: str) -> float:
+    """Roughly how loud a phoneme sounds (0 pause .. 1 vowel), for checking audio timing."""
+    if is_pause(symbol):
+        return 0.0
+    if any(symbol[:end] in VOWELS for end in range(len(symbol), 0, -1)) and symbol[0] not in "lmnr":
+        return 1.0
+    return 0.5 if symbol in VOICED_CONSONANTS else 0.2
+
+
 def is_pause(symbol: str) -> bool:
     """espeak writes pauses as '_', '_:', '_!' ..."""
     return symbol.startswith("_") or symbol == ""
