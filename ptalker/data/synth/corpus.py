@@ -3,6 +3,7 @@
 ``ptalker data synth --out ROOT --config configs/data/synth_small.yaml`` writes::
 
     ROOT/wav/<S>_sentenceNN.wav            16 kHz mono 16-bit PCM, espeak-ng in the speaker's voice
+                                           after 0.15 s of silence (motion.LEAD_IN_S)
     ROOT/vertices_npy/<S>_sentenceNN.npy   (T, V*3) float32 stand-in head vertices, metres
     ROOT/params_npy/<S>_sentenceNN.npz     FLAME parameters per frame: expression (T, K),
                                            jaw_pose, neck_pose (T, 3), eye_pose (T, 6),
@@ -39,11 +40,11 @@ from ptalker.config import load_config
 from ptalker.data.layout import save_templates
 from ptalker.data.splits import LAYOUT_INFO_FILE, REGIONS_FLAME_MASKS
 from ptalker.data.synth.espeak import Speech, espeak_version, synthesize
-from ptalker.data.synth.motion import LipGapModel, animate
+from ptalker.data.synth.motion import LipGapModel, animate, with_lead_in
 from ptalker.data.synth.sentences import generate_sentences
 from ptalker.data.synth.style import Speaker, StyleRanges, VoiceRanges, draw_speaker
 from ptalker.errors import PtalkerError
-from ptalker.fileio import atomic_directory, atomic_open, save_json, save_npy, save_npz, save_text
+from ptalker.fileio import atomic_directory, atomic_open, save_json, save_npz, save_text
 from ptalker.flame.flame_model import FlameModel
 from ptalker.flame.masks import RegionMasks
 
@@ -157,7 +158,8 @@ def _write_sequence(root: Path, name: str, text: str, speech: Speech, params, ve
                     shape: np.ndarray, fps: float) -> None:
     with atomic_open(root / "wav" / f"{name}.wav", "wb") as handle:
         soundfile.write(handle, speech.waveform, speech.sample_rate, subtype=WAV_SUBTYPE, format="WAV")
-    save_npy(root / "vertices_npy" / f"{name}.npy", vertices.reshape(len(vertices), -1))  # (T, V*3)
+    # the corpus folder appears whole (atomic_directory), so its big files skip a per-file fsync
+    np.save(root / "vertices_npy" / f"{name}.npy", vertices.reshape(len(vertices), -1))  # (T, V*3)
     save_npz(root / "params_npy" / f"{name}.npz", fps=np.float32(fps), shape=shape.astype(np.float32),
              **dataclasses.asdict(params))
     save_json(root / "align" / f"{name}.json", {"text": text, "fps": fps, "num_frames": len(vertices),
@@ -187,6 +189,7 @@ def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool
     texts = script(config, speakers)
     templates, audio_s, count = {}, 0.0, 0
     with atomic_directory(out) as root:
+        (root / "vertices_npy").mkdir()
         for index, speaker in enumerate(speakers):
             shape = torch.tensor(speaker.shape, dtype=torch.float32)
             gap = LipGapModel.fit(model, shape, upper, lower)
@@ -195,7 +198,7 @@ def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool
             for (sid, number), text in texts.items():
                 if sid != speaker.id:
                     continue
-                speech = synthesize(text, speaker.voice)
+                speech = with_lead_in(synthesize(text, speaker.voice))
                 rng = np.random.default_rng([config.seed, 2, index, number])
                 params = animate(speech, speaker.style, model.expression_names, gap, config.fps, rng)
                 with torch.no_grad():

@@ -54,7 +54,7 @@ class StyleRanges:
     asymmetry: list[float] = field(default_factory=lambda: [-0.4, 0.4])
     brow_activity: list[float] = field(default_factory=lambda: [0.0, 1.0])
     head_motion: list[float] = field(default_factory=lambda: [0.2, 1.6])
-    blink_rate_hz: list[float] = field(default_factory=lambda: [0.1, 0.5])
+    blink_rate_hz: list[float] = field(default_factory=lambda: [0.05, 0.6])
 
 
 @dataclass
@@ -70,6 +70,12 @@ class VoiceRanges:
     pitch_range: list[int] = field(default_factory=lambda: [30, 80])
 
     def __post_init__(self) -> None:
+        for name in ("rate_wpm", "pitch", "pitch_range"):
+            bounds = getattr(self, name)
+            if len(bounds) != 2 or bounds[0] > bounds[1]:
+                raise PtalkerError(f"voices.{name}: expected [low, high] with low <= high, got {bounds}")
+            for value in bounds:
+                Voice(**{name: value})  # the same range checks as a voice (PtalkerError naming the field)
         noisy = [v for v in self.variants if not is_reproducible(v)]
         if noisy or not self.variants:
             raise PtalkerError(f"voices.variants: {', '.join(noisy) or 'empty'}: a corpus needs "
@@ -125,11 +131,14 @@ def draw_speaker(speaker_id: str, split: str, rng: np.random.Generator, styles: 
                   int(rng.integers(voices.pitch[0], voices.pitch[1] + 1)),
                   int(rng.integers(voices.pitch_range[0], voices.pitch_range[1] + 1)))
     shape = np.clip(rng.normal(0.0, SHAPE_STD, NUM_SHAPE_COMPONENTS), -SHAPE_LIMIT, SHAPE_LIMIT)
+    where = f"speakers.{speaker_id}"
     if "voice" in pinned:
-        voice = dataclasses.replace(voice, **pinned.pop("voice"))
+        voice = from_dict(Voice, {**dataclasses.asdict(voice), **pinned.pop("voice")}, f"{where}.voice")
     if "shape" in pinned:
         shape = np.asarray(pinned.pop("shape"), dtype=float)
+        if shape.shape != (NUM_SHAPE_COMPONENTS,):
+            raise PtalkerError(f"{where}.shape: expected {NUM_SHAPE_COMPONENTS} shape coefficients, "
+                               f"got {shape.size}")
     style.update(pinned)
-    where = f"speakers.{speaker_id}"
     return Speaker(speaker_id, split, from_dict(SpeakingStyle, style, where), voice,
                    [float(s) for s in shape])
