@@ -2,6 +2,7 @@
 # in $(VENV), installs the CPU torch build and ptalker into it, and any Debian packages needed.
 #   make demo    run the main job on the built-in defaults (writes outputs/demo)
 #   make test    run the test suite
+#   make corpus  make the synthetic benchmark corpus in data/synth_benchmark (about 1 min, 2.2 GB)
 # Elsewhere (e.g. with a GPU) pick another torch: make test TORCH_SPEC="torch==2.5.1"
 
 PYTHON ?= python3
@@ -11,11 +12,12 @@ EXTRAS ?= dev
 # Debian packages the toolkit needs at run time (installed with apt-get when missing).
 APT_PACKAGES ?=
 DEMO_OUT ?= outputs/demo
+CORPUS_OUT ?= data/synth_benchmark
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ptalker-installed
 
-.PHONY: install test demo clean-venv
+.PHONY: install test demo corpus bench-corpus clean-venv
 
 $(STAMP): setup.cfg pyproject.toml Makefile
 	bash scripts/install_system_packages.sh $(APT_PACKAGES)
@@ -31,6 +33,12 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/ptalker demo --out $(DEMO_OUT)
+
+corpus: $(STAMP)
+	$(BIN)/ptalker data synth --out $(CORPUS_OUT) --config configs/data/synth_benchmark.yaml
+
+bench-corpus: $(STAMP)
+	$(BIN)/python benchmarks/synth_corpus.py --config configs/data/synth_benchmark.yaml
 
 clean-venv:
 	rm -rf $(VENV)
