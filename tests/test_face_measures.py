@@ -94,7 +94,7 @@ def test_face_sets_errors(standin_head):
         FaceSets.from_masks(masks, "x")
     masks = dict(standin_head["masks"], forehead=np.array([10**6]))
     sets = FaceSets.from_masks(masks, "big.pkl")
-    with pytest.raises(PtalkerError, match="big.pkl brows: ids span"):
+    with pytest.raises(PtalkerError, match="big.pkl brows: indices span"):
         lip_gap(np.zeros((2, 5163, 3)), sets)
 
 
@@ -159,7 +159,7 @@ def test_remove_head_motion_errors(template, sets):
         remove_head_motion(np.zeros((4, 5163 * 3)), template, sets.rigid)
     with pytest.raises(PtalkerError, match="template: expected shape"):
         remove_head_motion(np.zeros((4, 5163, 3)), template[:-1], sets.rigid)
-    with pytest.raises(PtalkerError, match="rigid_ids: ids span"):
+    with pytest.raises(PtalkerError, match="rigid_ids: indices span"):
         remove_head_motion(np.zeros((4, 5163, 3)), template, np.array([0, 1, 99999]))
     with pytest.raises(PtalkerError, match="at least 3"):
         remove_head_motion(np.zeros((4, 5163, 3)), template, np.array([0, 1, 1]))

@@ -35,6 +35,7 @@ from ptalker.constants import METRES_TO_MM, VOCASET_FPS
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_dir import MASKS_FILE, resolve_flame_dir
 from ptalker.flame.masks import RegionMasks
+from ptalker.metrics.vertex_errors import check_indices
 
 LIP_KEYS = ("lip_contact_upper", "lip_contact_lower")
 LID_KEYS = (("left_lid_upper", "left_lid_lower"), ("right_lid_upper", "right_lid_lower"))
@@ -126,7 +127,7 @@ class FaceSets:
                      "lips", "brows"):
             ids = getattr(self, name)
             ids = np.concatenate(ids) if isinstance(ids, tuple) else ids
-            _check_ids(ids, num_vertices, f"{self.source or 'face sets'} {name}")
+            check_indices(ids, num_vertices, f"{self.source or 'face sets'} {name}")
 
 
 @dataclass
@@ -139,17 +140,6 @@ class HeadMotion:
     """(T, 3) axis-angle (rad) of the head relative to the template."""
     translation: np.ndarray
     """(T, 3) translation (metres), applied after rotating about the template's origin."""
-
-
-def _check_ids(ids: np.ndarray, num_vertices: int, what: str) -> np.ndarray:
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise PtalkerError(f"{what}: expected a non-empty (N,) integer id array, got shape "
-                           f"{ids.shape} of dtype {ids.dtype}")
-    if ids.min() < 0 or ids.max() >= num_vertices:
-        raise PtalkerError(f"{what}: ids span {ids.min()}..{ids.max()} but the meshes have "
-                           f"{num_vertices} vertices; use the masks of this mesh topology")
-    return ids
 
 
 def _check_vertices(vertices: np.ndarray, what: str, min_frames: int = 1) -> np.ndarray:
@@ -201,7 +191,7 @@ def remove_head_motion(vertices: np.ndarray, template: np.ndarray, rigid_ids: np
     or ids out of range."""
     vertices = _check_vertices(vertices, "remove_head_motion")
     template = _check_template(template, vertices.shape[1])
-    rigid_ids = _check_ids(rigid_ids, vertices.shape[1], "rigid_ids")
+    rigid_ids = check_indices(rigid_ids, vertices.shape[1], "rigid_ids")
     if np.unique(rigid_ids).size < MIN_RIGID_VERTICES:
         raise PtalkerError(f"rigid_ids: got {np.unique(rigid_ids).size} distinct ids, expected at "
                            f"least {MIN_RIGID_VERTICES} to fix a rotation")

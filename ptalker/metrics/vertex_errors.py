@@ -124,7 +124,8 @@ def align_pairs(pred_seqs: Sequence[np.ndarray], gt_seqs: Sequence[np.ndarray]) 
     return AlignedPairs(preds, gts, dropped, cut)
 
 
-def _check_indices(indices: np.ndarray, num_vertices: int, what: str) -> np.ndarray:
+def check_indices(indices: np.ndarray, num_vertices: int, what: str) -> np.ndarray:
+    """(N,) int indices, raveled; PtalkerError naming ``what`` when empty, not integer or out of range."""
     indices = np.asarray(indices).ravel()
     if indices.size == 0 or not np.issubdtype(indices.dtype, np.integer):
         raise PtalkerError(f"{what}: expected a non-empty array of integer vertex indices, "
@@ -147,7 +148,7 @@ def lip_max_sq_distance(pred: np.ndarray, gt: np.ndarray, lip_idx: np.ndarray) -
         (T,) float64, T = min(T_p, T_g).
     """
     pred, gt = align_pair(pred, gt)
-    lip_idx = _check_indices(lip_idx, gt.shape[1], "lip vertex indices")
+    lip_idx = check_indices(lip_idx, gt.shape[1], "lip vertex indices")
     diff = pred[:, lip_idx].astype(np.float64) - gt[:, lip_idx]  # (T, L, 3)
     return np.square(diff).sum(axis=2).max(axis=1)  # (T,)
 
@@ -179,7 +180,7 @@ def upper_face_motion_std(vertices: np.ndarray, template: np.ndarray, upper_idx:
     if template.shape != vertices.shape[1:]:
         raise PtalkerError(f"template has shape {template.shape}, the sequence's meshes "
                            f"{vertices.shape[1:]}; use the template of the same subject and mesh")
-    upper_idx = _check_indices(upper_idx, vertices.shape[1], "upper-face vertex indices")
+    upper_idx = check_indices(upper_idx, vertices.shape[1], "upper-face vertex indices")
     motion = vertices[:, upper_idx].astype(np.float64) - template[upper_idx]  # (T, U, 3)
     sq_norm = np.square(motion).sum(axis=2)  # (T, U)
     return float(np.std(sq_norm, axis=0).mean())
