@@ -1,0 +1,1 @@
+"""Training losses: reconstruction terms and the feature-alignment / disentanglement terms."""
