@@ -1,0 +1,82 @@
+"""Self-describing checkpoints: weights, the config that built them, the mesh topology, versions.
+
+A checkpoint is one ``torch.save`` file of plain containers (read back with
+``torch.load(weights_only=True)``: no code runs while loading) holding::
+
+    format        CHECKPOINT_FORMAT
+    ptalker       the package version that wrote it
+    config        the training config as a dict (its 'model' entry builds the network)
+    topology      {"num_vertices": V, "faces_sha1": hash of the (F, 3) int64 faces}
+    model         the state dict (floating tensors in ``weights_dtype``)
+    extra         anything else the writer adds (optimizer state, epoch, metrics, speakers, ...)
+
+Writing is atomic: an interrupted save leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ptalker import __version__
+from ptalker.errors import PtalkerError
+from ptalker.fileio import atomic_open
+
+CHECKPOINT_FORMAT = "ptalker-checkpoint-1"
+
+
+def faces_sha1(faces: np.ndarray) -> str:
+    """Hash of a topology's triangles (as int64), to match checkpoints with meshes."""
+    return hashlib.sha1(np.ascontiguousarray(np.asarray(faces, dtype=np.int64)).tobytes()).hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dict, faces: np.ndarray,
+                    num_vertices: int, extra: dict | None = None, weights_dtype: torch.dtype = torch.float32) -> None:
+    """Write a checkpoint (see module docstring) atomically."""
+    state = {name: (t.detach().to("cpu", weights_dtype) if t.is_floating_point() else t.detach().cpu())
+             for name, t in model.state_dict().items()}
+    data = {"format": CHECKPOINT_FORMAT, "ptalker": __version__, "config": config,
+            "topology": {"num_vertices": int(num_vertices), "faces_sha1": faces_sha1(faces)},
+            "model": state, "extra": extra or {}}
+    with atomic_open(path, "wb") as handle:
+        torch.save(data, handle)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint (weights_only: only tensors and plain containers are accepted).
+
+    Raises:
+        PtalkerError: missing file, not a ptalker checkpoint, or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PtalkerError(f"{path}: checkpoint not found; train one with 'ptalker train' or leave "
+                           "--checkpoint out for the default")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt or foreign files
+        raise PtalkerError(f"{path}: not a readable checkpoint ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise PtalkerError(f"{path}: not a ptalker checkpoint (expected format {CHECKPOINT_FORMAT})")
+    return data
+
+
+def check_topology(checkpoint: dict, faces: np.ndarray, num_vertices: int, source: str) -> None:
+    """Raise PtalkerError unless the checkpoint was trained on this mesh topology."""
+    topo = checkpoint["topology"]
+    if topo["num_vertices"] != num_vertices or topo["faces_sha1"] != faces_sha1(faces):
+        raise PtalkerError(f"{source}: the checkpoint was trained on a mesh of {topo['num_vertices']} vertices "
+                           f"(faces {topo['faces_sha1'][:8]}), not this one ({num_vertices} vertices, faces "
+                           f"{faces_sha1(faces)[:8]}); use a checkpoint trained on this head")
+
+
+def load_state(model: torch.nn.Module, checkpoint: dict) -> None:
+    """Strict state-dict loading, cast to the model's dtype."""
+    target = model.state_dict()
+    state = {name: value.to(target[name].dtype) if name in target else value
+             for name, value in checkpoint["model"].items()}
+    model.load_state_dict(state, strict=True)
