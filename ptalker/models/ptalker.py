@@ -54,6 +54,9 @@ class PTalkerConfig:
     dropout: float = 0.1
     num_speakers: int = 0
     """Training speakers with an identity style embedding (0: none)."""
+    motion_unit: float = 0.001
+    """Mesh units per network unit: the network reads and writes offsets in millimetres when
+    meshes are in metres (VOCASET, the stand-in)."""
 
 
 @dataclass
@@ -86,7 +89,7 @@ class PTalker(nn.Module):
         c = config
         self.audio_encoder = AudioEncoder(c.audio)
         graph = coarsen_mesh(template, faces, c.graph_nodes, graph_candidates)
-        self.spatial = SpatialEncoder(graph, c.graph_dim, c.graph_layers, c.graph_heads)
+        self.spatial = SpatialEncoder(graph, c.graph_dim, c.graph_layers, c.graph_heads, 1.0 / c.motion_unit)
         self.audio_content = ContentEncoder(self.audio_encoder.dim, c.content_dim, dropout=c.dropout)
         self.motion_content = ContentEncoder(c.graph_dim, c.content_dim, dropout=c.dropout)
         self.audio_style = StyleEncoder(self.audio_encoder.dim, c.style_dim, dropout=c.dropout)
@@ -140,5 +143,5 @@ class PTalker(nn.Module):
         return self.speaker_classifier(grad_reverse(pooled, reverse))
 
     def decode(self, content: torch.Tensor, style: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Vertex offsets (B, T, V, 3) from audio content (B, T, C) and style (B, S)."""
-        return self.decoder(content, style, frame_mask)
+        """Vertex offsets (B, T, V, 3), in mesh units, from audio content (B, T, C) and style (B, S)."""
+        return self.decoder(content, style, frame_mask) * self.config.motion_unit

@@ -1,0 +1,316 @@
+"""Training PTalker: ``ptalker train CONFIG [key=value ...]``.
+
+Batches are speaker pairs (:mod:`ptalker.data.sampling`): each clip is decoded either with the
+style of its partner clip (audio + motion of another sentence of the same speaker: the
+personalization path) or with its speaker's identity style, and every loss term of the paper is
+weighted in the config and logged. Validation runs on the val split only and keeps the best
+checkpoint by val LVE. ``OUT/last.pt`` is written atomically after every epoch; a run started
+again with the same OUT continues where it stopped. Under ``torchrun`` (several processes)
+training is distributed with DistributedDataParallel (gloo on CPU, nccl on GPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
+from ptalker.config import load_config
+from ptalker.data.dataset import SequenceItem, TalkingHeadDataset, collate_sequences
+from ptalker.data.sampling import SpeakerPairSampler, partner
+from ptalker.data.splits import get_dataset_spec
+from ptalker.errors import PtalkerError
+from ptalker.flame.masks import RegionMasks
+from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, topk_contrastive
+from ptalker.losses.motion import lip_loss, reconstruction_loss, velocity_loss
+from ptalker.metrics.vertex_errors import lip_vertex_error
+from ptalker.models.ptalker import PTalker, PTalkerConfig
+
+AUDIO_RATE_HZ = 16000
+LOSS_TERMS = ("reconstruction", "velocity", "lip", "contrastive", "kl", "orthogonality", "style_nce", "adversarial")
+
+
+@dataclass
+class LossWeights:
+    """Weight of every loss term (0 switches a term off) and the terms' settings."""
+
+    reconstruction: float = 1.0
+    velocity: float = 1.0
+    lip: float = 2.0
+    contrastive: float = 0.02
+    kl: float = 1e-4
+    orthogonality: float = 0.01
+    style_nce: float = 0.02
+    adversarial: float = 0.01
+    contrastive_k: int = 16
+    temperature: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs (``configs/train/*.yaml``)."""
+
+    data: str = "data/synth_benchmark"
+    """Data set root in the standard layout."""
+    dataset: str = ""
+    """Data set YAML (DatasetSpec); empty: DATA/dataset.yaml."""
+    out: str = "outputs/train"
+    model: PTalkerConfig = field(default_factory=PTalkerConfig)
+    losses: LossWeights = field(default_factory=LossWeights)
+    epochs: int = 20
+    batch_size: int = 8
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    identity_fraction: float = 0.5
+    """Share of batches decoded with identity styles (the rest with the partner clip's style)."""
+    max_frames: int = 120
+    """Training clips are cut to a random window of at most this many frames."""
+    max_steps: int = 0
+    """Stop after this many optimizer steps (0: run all epochs)."""
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    """Mixed precision (bfloat16 autocast) on GPU; ignored on CPU."""
+
+
+def load_train_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    return load_config(TrainConfig, path, overrides)
+
+
+def crop(item: SequenceItem, max_frames: int, fps: float, rng: np.random.Generator) -> SequenceItem:
+    """A random window of at most ``max_frames`` frames of ``item``, its audio cut alike."""
+    frames = item.vertices.shape[0]
+    if frames <= max_frames:
+        return item
+    start = int(rng.integers(0, frames - max_frames + 1))
+    samples_per_frame = AUDIO_RATE_HZ / fps
+    audio = item.audio[int(round(start * samples_per_frame)):int(round((start + max_frames) * samples_per_frame))]
+    return dataclasses.replace(item, audio=audio, vertices=item.vertices[start:start + max_frames])
+
+
+def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor) -> dict:
+    """Every loss term for one pair batch (see module docstring); 'total' is their weighted sum."""
+    T = batch.vertices.shape[1]
+    mask = batch.frame_mask
+    offsets = batch.vertices - batch.template[:, None]  # (B, T, V, 3)
+    audio = model.audio_codes(batch.audio, T, batch.audio_mask, mask)
+    motion = model.motion_codes(offsets, batch.template, mask)
+    pair = torch.tensor([partner(i) for i in range(len(offsets))], device=offsets.device)
+    if use_identity:
+        style = model.identity_style(batch.style_index)
+    else:
+        style = model.reference_style(audio.style[pair], motion.style[pair])
+    unit = model.config.motion_unit  # losses in network units (millimetres for metre meshes)
+    pred, offsets = model.decode(audio.content_mu, style, mask) / unit, offsets / unit  # (B, T, V, 3)
+    terms = {
+        "reconstruction": reconstruction_loss(pred, offsets, mask),
+        "velocity": velocity_loss(pred, offsets, mask),
+        "lip": lip_loss(pred, offsets, mask, lip_ids),
+        "contrastive": topk_contrastive(audio.content_mu, motion.content_mu, mask, weights.contrastive_k,
+                                        weights.temperature),
+        "kl": gaussian_kl(audio.content_mu, audio.content_logvar, motion.content_mu, motion.content_logvar, mask),
+        "orthogonality": orthogonality(model.style_as_content(motion.style), motion.content_mu, mask)
+        + orthogonality(model.style_as_content(audio.style), audio.content_mu, mask),
+        "style_nce": style_infonce(torch.cat([motion.style, audio.style]), batch.style_index.repeat(2),
+                                   weights.temperature),
+        "adversarial": F.cross_entropy(model.speaker_logits(audio.content_mu, mask, 1.0), batch.style_index)
+        + F.cross_entropy(model.speaker_logits(motion.content_mu, mask, 1.0), batch.style_index),
+    }
+    terms["total"] = sum(getattr(weights, name) * value for name, value in terms.items())
+    return terms
+
+
+class Objective(torch.nn.Module):
+    """The model's training losses as a module's forward, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: PTalker) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor) -> dict:
+        return compute_losses(self.model, batch, weights, use_identity, lip_ids)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size): joins the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def reference_pairs(dataset: TalkingHeadDataset) -> list[int]:
+    """For each clip, another clip of the same subject (the next one, cyclically), or itself."""
+    by_subject: dict[str, list[int]] = {}
+    for index, name in enumerate(dataset.sequences):
+        by_subject.setdefault(name.subject, []).append(index)
+    out = []
+    for index, name in enumerate(dataset.sequences):
+        ids = by_subject[name.subject]
+        out.append(ids[(ids.index(index) + 1) % len(ids)])
+    return out
+
+
+@torch.no_grad()
+def validate(model: PTalker, dataset: TalkingHeadDataset, lip_ids: np.ndarray, device: torch.device) -> float:
+    """Pooled LVE of the val clips, each decoded with the style of another clip of its speaker."""
+    model.eval()
+    preds, gts = [], []
+    for index, ref_index in enumerate(reference_pairs(dataset)):
+        item, ref = dataset[index], dataset[ref_index]
+        ref_offsets = (ref.vertices - ref.template)[None].to(device)
+        ref_audio = model.audio_codes(ref.audio[None].to(device), ref.vertices.shape[0])
+        ref_motion = model.motion_codes(ref_offsets, ref.template[None].to(device))
+        style = model.reference_style(ref_audio.style, ref_motion.style)
+        codes = model.audio_codes(item.audio[None].to(device), item.vertices.shape[0])
+        offsets = model.decode(codes.content_mu, style)[0].cpu()
+        preds.append((item.template + offsets).numpy())
+        gts.append(item.vertices.numpy())
+    model.train()
+    return lip_vertex_error(preds, gts, lip_ids)
+
+
+@dataclass
+class TrainResult:
+    """Where the run wrote and how it went."""
+
+    out: Path
+    epochs: int
+    steps: int
+    best_val_lve: float
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"trained {self.steps} steps ({self.epochs} epochs) in {self.seconds:.0f} s; best val LVE "
+                f"{self.best_val_lve:.3e}; checkpoints in {self.out} (best.pt, last.pt), log train_log.csv")
+
+
+def _write_log(path: Path, row: dict) -> None:
+    new = not path.is_file()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Run (or continue) the training ``config`` describes."""
+    from tqdm import tqdm
+
+    rank, world = _distributed()
+    device = _device(config.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    torch.manual_seed(config.seed)
+    root = Path(config.data)
+    spec = get_dataset_spec("custom", config.dataset or root / "dataset.yaml")
+    train_set, val_set = TalkingHeadDataset(root, spec, "train"), TalkingHeadDataset(root, spec, "val")
+    if len(train_set) == 0:
+        raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
+    masks = RegionMasks.from_flame_masks(_masks_path(root))
+    model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
+    template = next(iter(train_set.templates.values()))
+    from ptalker.flame.flame_model import FlameModel
+
+    faces = FlameModel.load().faces
+    model = PTalker(model_config, template, faces, masks.all.get("face")).to(device)
+    lip_ids = torch.as_tensor(masks.lips, device=device)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    sampler = SpeakerPairSampler([n.subject for n in train_set.sequences], config.batch_size, config.seed, rank, world)
+    steps_per_epoch = len(sampler)
+    if steps_per_epoch == 0:
+        raise PtalkerError(f"batch_size {config.batch_size}: larger than the pairs of the train split allow; lower it")
+    total_steps = config.max_steps or config.epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(config.warmup_steps, 1))
+                                                 * 0.5 * (1 + np.cos(np.pi * min(step / total_steps, 1.0))))
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = _resume(out / "last.pt", model, optimizer, schedule)
+    objective = Objective(model)
+    if world > 1:  # gradients are averaged over processes in backward
+        objective = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
+    config_dict = dataclasses.asdict(dataclasses.replace(config, model=model_config))
+    start_time = time.perf_counter() - state["seconds"]
+    rng = np.random.default_rng([config.seed, rank, state["epoch"]])
+    amp = config.amp and device.type == "cuda"
+    for epoch in range(state["epoch"], config.epochs):
+        sampler.set_epoch(epoch)
+        bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
+        for batch_ids in bar:
+            if config.max_steps and state["step"] >= config.max_steps:
+                break
+            items = [crop(train_set[i], config.max_frames, spec.fps, rng) for i in batch_ids]
+            batch = collate_sequences(items).to(device)
+            use_identity = bool(rng.random() < config.identity_fraction)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                terms = objective(batch, config.losses, use_identity, lip_ids)
+            optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            schedule.step()
+            state["step"] += 1
+            if rank == 0:
+                row = {"epoch": epoch + 1, "step": state["step"], "lr": schedule.get_last_lr()[0],
+                       "style": "identity" if use_identity else "reference",
+                       **{name: value.item() for name, value in terms.items()}}
+                _write_log(out / "train_log.csv", row)
+                bar.set_postfix(loss=f"{float(terms['total']):.3f}")
+        state["epoch"] = epoch + 1
+        if rank == 0:
+            val_lve = validate(model, val_set, masks.lips, device) if len(val_set) else float("nan")
+            _write_log(out / "val_log.csv", {"epoch": epoch + 1, "step": state["step"], "val_lve": val_lve})
+            state["seconds"] = time.perf_counter() - start_time
+            extra = {"speakers": train_set.style_subjects, "lip_ids": masks.lips.tolist(), "fps": spec.fps}
+            if val_lve < state["best"] or not np.isfinite(state["best"]):
+                state["best"] = val_lve
+                save_checkpoint(out / "best.pt", model, config_dict, faces, len(template),
+                                {**extra, "epoch": epoch + 1, "val_lve": val_lve})
+            save_checkpoint(out / "last.pt", model, config_dict, faces, len(template),
+                            {**extra, "train_state": {**state, "optimizer": optimizer.state_dict(),
+                                                      "schedule": schedule.state_dict()}})
+        if config.max_steps and state["step"] >= config.max_steps:
+            break
+    if world > 1:
+        dist.barrier()
+    return TrainResult(out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
+
+
+def _masks_path(root: Path) -> Path:
+    """FLAME_masks.pkl of the data set root, else of the head model in use."""
+    from ptalker.flame.flame_model import FlameModel
+
+    own = root / "FLAME_masks.pkl"
+    return own if own.is_file() else FlameModel.load().masks_path
+
+
+def _resume(path: Path, model: PTalker, optimizer, schedule) -> dict:
+    """Load ``path`` into the model/optimizer/schedule if it exists; the run's state dict."""
+    state = {"epoch": 0, "step": 0, "best": float("inf"), "seconds": 0.0}
+    if not path.is_file():
+        return state
+    checkpoint = load_checkpoint(path)
+    load_state(model, checkpoint)
+    saved = checkpoint["extra"]["train_state"]
+    optimizer.load_state_dict(saved["optimizer"])
+    schedule.load_state_dict(saved["schedule"])
+    return {key: saved[key] for key in state}
