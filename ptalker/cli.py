@@ -54,6 +54,12 @@ def _cmd_data_synth(args: argparse.Namespace) -> None:
     print(generate_corpus(args.out, config, overwrite=args.overwrite, progress=not args.quiet))
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    from ptalker.train import load_train_config, train
+
+    print(train(load_train_config(args.config, args.overrides), progress=not args.quiet))
+
+
 def _cmd_score(args: argparse.Namespace) -> None:
     from ptalker.metrics.score import score_folder
 
@@ -135,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     synth.add_argument("--quiet", action="store_true", help="no progress lines")
     synth.set_defaults(func=_cmd_data_synth)
+
+    train = commands.add_parser("train", formatter_class=fmt,
+                                help="train PTalker (under torchrun: distributed over the processes)")
+    train.add_argument("config", type=Path, help="training YAML, e.g. configs/train/standin_small.yaml")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                       help="config overrides, e.g. epochs=5 model.content_dim=64 out=runs/a")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_cmd_train)
 
     score = commands.add_parser("score", formatter_class=fmt,
                                 help="LVE / FDD / MVE of a folder of predictions")

@@ -5,7 +5,8 @@ style of its partner clip (audio + motion of another sentence of the same speake
 personalization path) or with its speaker's identity style, and every loss term of the paper is
 weighted in the config and logged. Validation runs on the val split only and keeps the best
 checkpoint by val LVE. ``OUT/last.pt`` is written atomically after every epoch; a run started
-again with the same OUT continues where it stopped. Under ``torchrun`` (several processes)
+again with the same OUT continues from the last completed epoch, exactly as if it had not stopped
+(every random choice is seeded per epoch). Under ``torchrun`` (several processes)
 training is distributed with DistributedDataParallel (gloo on CPU, nccl on GPU).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -142,6 +144,12 @@ class Objective(torch.nn.Module):
         return compute_losses(self.model, batch, weights, use_identity, lip_ids)
 
 
+def warmup_cosine(step: int, warmup: int, total: int) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then a cosine decay to 0 at ``total``
+    (a plain float: checkpoints hold no numpy scalars)."""
+    return min(1.0, (step + 1) / max(warmup, 1)) * 0.5 * (1.0 + math.cos(math.pi * min(step / max(total, 1), 1.0)))
+
+
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -219,7 +227,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     device = _device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # the same initial weights in every process
     root = Path(config.data)
     spec = get_dataset_spec("custom", config.dataset or root / "dataset.yaml")
     train_set, val_set = TalkingHeadDataset(root, spec, "train"), TalkingHeadDataset(root, spec, "val")
@@ -239,9 +247,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     steps_per_epoch = len(sampler)
     if steps_per_epoch == 0:
         raise PtalkerError(f"batch_size {config.batch_size}: larger than the pairs of the train split allow; lower it")
-    total_steps = config.max_steps or config.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(config.warmup_steps, 1))
-                                                 * 0.5 * (1 + np.cos(np.pi * min(step / total_steps, 1.0))))
+    total_steps = config.epochs * steps_per_epoch  # the schedule's length; max_steps only stops early
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, config.warmup_steps,
+                                                                                      total_steps))
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     state = _resume(out / "last.pt", model, optimizer, schedule)
@@ -250,9 +258,11 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         objective = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
     config_dict = dataclasses.asdict(dataclasses.replace(config, model=model_config))
     start_time = time.perf_counter() - state["seconds"]
-    rng = np.random.default_rng([config.seed, rank, state["epoch"]])
     amp = config.amp and device.type == "cuda"
     for epoch in range(state["epoch"], config.epochs):
+        # every random choice is seeded per epoch, so a resumed run repeats an uninterrupted one
+        rng = np.random.default_rng([config.seed, rank, epoch])
+        torch.manual_seed(config.seed * 1000 + epoch)
         sampler.set_epoch(epoch)
         bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
         for batch_ids in bar:
@@ -274,7 +284,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
                        "style": "identity" if use_identity else "reference",
                        **{name: value.item() for name, value in terms.items()}}
                 _write_log(out / "train_log.csv", row)
-                bar.set_postfix(loss=f"{float(terms['total']):.3f}")
+                bar.set_postfix(loss=f"{row['total']:.3f}")
         state["epoch"] = epoch + 1
         if rank == 0:
             val_lve = validate(model, val_set, masks.lips, device) if len(val_set) else float("nan")
