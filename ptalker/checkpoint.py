@@ -75,8 +75,17 @@ def check_topology(checkpoint: dict, faces: np.ndarray, num_vertices: int, sourc
 
 
 def load_state(model: torch.nn.Module, checkpoint: dict) -> None:
-    """Strict state-dict loading, cast to the model's dtype."""
+    """Strict state-dict loading, cast to the model's dtype.
+
+    Raises:
+        PtalkerError: the weights do not fit the network (missing, extra or reshaped tensors).
+    """
     target = model.state_dict()
     state = {name: value.to(target[name].dtype) if name in target else value
              for name, value in checkpoint["model"].items()}
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())[:300]
+        raise PtalkerError(f"checkpoint weights do not fit the network its config builds ({detail}); "
+                           "was it written by another ptalker version?") from None

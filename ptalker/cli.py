@@ -60,6 +60,14 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(train(load_train_config(args.config, args.overrides), progress=not args.quiet))
 
 
+def _cmd_animate(args: argparse.Namespace) -> None:
+    from ptalker.inference import animate_to_folder
+
+    print(animate_to_folder(args.audio, args.out, checkpoint=args.checkpoint, speaker=args.speaker,
+                            style_audio=args.style_audio, style_motion=args.style_motion,
+                            style_template=args.style_template, strength=args.strength))
+
+
 def _cmd_score(args: argparse.Namespace) -> None:
     from ptalker.metrics.score import score_folder
 
@@ -149,6 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="config overrides, e.g. epochs=5 model.content_dim=64 out=runs/a")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
+
+    animate = commands.add_parser("animate", formatter_class=fmt,
+                                  help="speech (+ a style) -> a personalized vertex sequence")
+    animate.add_argument("audio", type=Path, help="speech to animate (.wav, any rate; mono or stereo)")
+    animate.add_argument("--out", type=Path, required=True, help="folder for vertices.npy and obj/")
+    animate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
+    animate.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
+    animate.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
+    animate.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
+    animate.add_argument("--style-template", type=Path, default=None,
+                         help="reference person's neutral mesh .npy (default: median of the clip)")
+    animate.add_argument("--strength", type=float, default=1.0, help="0 neutral style, 1 as referenced")
+    animate.set_defaults(func=_cmd_animate)
 
     score = commands.add_parser("score", formatter_class=fmt,
                                 help="LVE / FDD / MVE of a folder of predictions")

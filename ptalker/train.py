@@ -230,15 +230,14 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     torch.manual_seed(config.seed)  # the same initial weights in every process
     root = Path(config.data)
     spec = get_dataset_spec("custom", config.dataset or root / "dataset.yaml")
-    train_set, val_set = TalkingHeadDataset(root, spec, "train"), TalkingHeadDataset(root, spec, "val")
+    train_set = TalkingHeadDataset(root, spec, "train")
+    val_set = TalkingHeadDataset(root, spec, "val") if "val" in spec.splits else None
     if len(train_set) == 0:
         raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
     masks = RegionMasks.from_flame_masks(_masks_path(root))
     model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
-    template = next(iter(train_set.templates.values()))
-    from ptalker.flame.flame_model import FlameModel
-
-    faces = FlameModel.load().faces
+    head = _head_for(train_set, root)
+    template, faces = head.template.cpu().numpy(), head.faces
     model = PTalker(model_config, template, faces, masks.all.get("face")).to(device)
     lip_ids = torch.as_tensor(masks.lips, device=device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
@@ -287,7 +286,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
                 bar.set_postfix(loss=f"{row['total']:.3f}")
         state["epoch"] = epoch + 1
         if rank == 0:
-            val_lve = validate(model, val_set, masks.lips, device) if len(val_set) else float("nan")
+            val_lve = validate(model, val_set, masks.lips, device) if val_set else float("nan")  # none: last is best
             _write_log(out / "val_log.csv", {"epoch": epoch + 1, "step": state["step"], "val_lve": val_lve})
             state["seconds"] = time.perf_counter() - start_time
             extra = {"speakers": train_set.style_subjects, "lip_ids": masks.lips.tolist(), "fps": spec.fps}
@@ -303,6 +302,19 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     if world > 1:
         dist.barrier()
     return TrainResult(out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
+
+
+def _head_for(dataset: TalkingHeadDataset, root: Path):
+    """The head model in use, checked against the data's vertex count (its faces and template
+    define the checkpoint's topology and the mesh graph)."""
+    from ptalker.flame.flame_model import FlameModel
+
+    head = FlameModel.load()
+    count = next(iter(dataset.templates.values())).shape[0]
+    if count != head.num_vertices:
+        raise PtalkerError(f"{root}: meshes of {count} vertices, but the head model in use has {head.num_vertices} "
+                           "(set PTALKER_FLAME_DIR to the FLAME directory of this data)")
+    return head
 
 
 def _masks_path(root: Path) -> Path:

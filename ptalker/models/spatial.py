@@ -32,8 +32,9 @@ class SpatialEncoder(nn.Module):
     def __init__(self, graph: MeshGraph, dim: int = 64, layers: int = 2, heads: int = 4,
                  offset_scale: float = 100.0) -> None:
         super().__init__()
-        self.register_buffer("sample_ids", torch.as_tensor(graph.sample_ids), persistent=False)
-        self.register_buffer("edge_index", torch.as_tensor(graph.edge_index), persistent=False)
+        # saved with the weights: a checkpoint carries the graph it was trained with
+        self.register_buffer("sample_ids", torch.as_tensor(graph.sample_ids))
+        self.register_buffer("edge_index", torch.as_tensor(graph.edge_index))
         self.offset_scale = offset_scale
         self.embed = nn.Linear(NODE_INPUTS, dim)
         self.convs = nn.ModuleList(GATv2Conv(dim, dim // heads, heads=heads) for _ in range(layers))

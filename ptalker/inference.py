@@ -1,0 +1,205 @@
+"""The main job: speech + a style in, a personalized vertex sequence out.
+
+>>> import ptalker
+>>> model = ptalker.load_model()                       # the default checkpoint
+>>> result = model.animate("speech.wav", style=ptalker.Style(speaker="S03"))
+>>> result.vertices.shape                               # (T, V, 3)
+
+A style is a training speaker's identity, a reference clip of anyone (their audio and vertex
+sequence, a few seconds: the personalization path for new people), or a weighted mix of
+styles; ``strength`` scales it from the neutral style (0) to as referenced (1). Long audio is
+decoded in overlapping windows with a linear cross-fade, so time and memory grow linearly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ptalker.audio.io import check_waveform, load_audio
+from ptalker.checkpoint import check_topology, load_checkpoint, load_state
+from ptalker.config import from_dict
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
+from ptalker.errors import PtalkerError
+from ptalker.flame.flame_model import FlameModel
+from ptalker.models.ptalker import PTalker, PTalkerConfig
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
+WINDOW_FRAMES = 300
+"""Frames decoded at once (10 s at 30 fps)."""
+OVERLAP_FRAMES = 30
+"""Frames shared by neighbouring windows, cross-faded."""
+
+
+@dataclass
+class Style:
+    """How the animation should talk (give one of speaker, reference or mix)."""
+
+    speaker: str | None = None
+    """A training speaker of the checkpoint (see ``Animator.speakers``)."""
+    reference_audio: np.ndarray | None = None
+    """(S,) float32 16 kHz speech of the reference clip."""
+    reference_motion: np.ndarray | None = None
+    """(T, V, 3) vertex sequence of the same clip."""
+    reference_template: np.ndarray | None = None
+    """(V, 3) the reference person's neutral face; default: the per-vertex median of the clip."""
+    mix: list[tuple["Style", float]] = field(default_factory=list)
+    """Styles and weights, blended (weights are normalised to sum to 1)."""
+    strength: float = 1.0
+    """0: the neutral style; 1: as referenced; above 1 exaggerates."""
+
+
+@dataclass
+class Animation:
+    """What :meth:`Animator.animate` returns."""
+
+    vertices: np.ndarray
+    """(T, V, 3) float32 meshes."""
+    fps: float
+    faces: np.ndarray
+    """(F, 3) triangles."""
+
+
+class Animator:
+    """A trained PTalker ready to animate (see :func:`load_model`)."""
+
+    def __init__(self, model: PTalker, checkpoint: dict, head: FlameModel, device: torch.device) -> None:
+        self.model = model.eval()
+        self.device = device
+        self.head = head
+        self.speakers: list[str] = list(checkpoint["extra"].get("speakers", []))
+        self.fps = float(checkpoint["extra"].get("fps", 30.0))
+
+    @torch.no_grad()
+    def style_vector(self, style: Style) -> torch.Tensor:
+        """(S,) the style vector of ``style``."""
+        if style.mix:
+            weights = torch.tensor([w for _, w in style.mix], dtype=torch.float32)
+            if weights.sum() <= 0:
+                raise PtalkerError(f"style mix: weights {weights.tolist()} must sum to a positive number")
+            vectors = torch.stack([self.style_vector(s) for s, _ in style.mix])
+            vector = (weights[:, None].to(vectors) * vectors).sum(0) / weights.sum()
+        elif style.speaker is not None:
+            if style.speaker not in self.speakers:
+                raise PtalkerError(f"speaker '{style.speaker}': not a training speaker of this checkpoint; "
+                                   f"choose one of {', '.join(self.speakers) or 'none'} or give a reference clip")
+            index = torch.tensor([self.speakers.index(style.speaker)], device=self.device)
+            vector = self.model.identity_style(index)[0]
+        elif style.reference_audio is not None and style.reference_motion is not None:
+            vector = self._reference_style(style)
+        else:
+            raise PtalkerError("style: give a speaker, a reference clip (audio and motion) or a mix")
+        neutral = self.model.neutral_style()
+        return neutral + style.strength * (vector - neutral)
+
+    def _reference_style(self, style: Style) -> torch.Tensor:
+        motion = np.asarray(style.reference_motion, dtype=np.float32)
+        if motion.ndim != 3 or motion.shape[1:] != (self.model.num_vertices, 3):
+            raise PtalkerError(f"reference motion: expected (T, {self.model.num_vertices}, 3) vertices of this "
+                               f"head, got {motion.shape}")
+        template = np.median(motion, axis=0) if style.reference_template is None else \
+            np.asarray(style.reference_template, dtype=np.float32)
+        audio = torch.from_numpy(check_waveform(np.asarray(style.reference_audio, np.float32), "reference audio"))
+        offsets = torch.from_numpy(motion - template)[None].to(self.device)
+        audio_codes = self.model.audio_codes(audio[None].to(self.device), len(motion))
+        motion_codes = self.model.motion_codes(offsets, torch.from_numpy(template)[None].to(self.device))
+        return self.model.reference_style(audio_codes.style, motion_codes.style)[0]
+
+    @torch.no_grad()
+    def animate(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
+                template: np.ndarray | None = None) -> Animation:
+        """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
+        speaker id, or None for the neutral style) on ``template`` (V, 3) (default: the head's)."""
+        if isinstance(audio, (str, os.PathLike)):
+            audio = load_audio(audio)
+        audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
+        if style is None:
+            vector = self.model.neutral_style()
+        else:
+            vector = self.style_vector(Style(speaker=style) if isinstance(style, str) else style)
+        base = self.head.template.cpu().numpy() if template is None else np.asarray(template, np.float32)
+        num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
+        offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames)
+        return Animation((base[None] + offsets).astype(np.float32), self.fps, self.head.faces)
+
+    def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int) -> np.ndarray:
+        """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap."""
+        out = np.zeros((num_frames, self.model.num_vertices, 3), np.float32)
+        weight = np.zeros(num_frames, np.float32)
+        step = WINDOW_FRAMES - OVERLAP_FRAMES
+        samples_per_frame = AUDIO_SAMPLE_RATE_HZ / self.fps
+        for start in range(0, max(num_frames - OVERLAP_FRAMES, 1), step):
+            stop = min(start + WINDOW_FRAMES, num_frames)
+            clip = audio[int(start * samples_per_frame):int(round(stop * samples_per_frame))]
+            codes = self.model.audio_codes(clip[None].to(self.device), stop - start)
+            offsets = self.model.decode(codes.content_mu, style[None])[0].cpu().numpy()  # (W, V, 3)
+            ramp = np.ones(stop - start, np.float32)
+            fade = np.linspace(0.0, 1.0, OVERLAP_FRAMES + 2, dtype=np.float32)[1:-1]  # (O,) strictly inside 0..1
+            if start > 0:
+                ramp[:OVERLAP_FRAMES] = fade[:stop - start]
+            if stop < num_frames:
+                ramp[-OVERLAP_FRAMES:] *= fade[::-1]
+            out[start:stop] += ramp[:, None, None] * offsets
+            weight[start:stop] += ramp
+        return out / weight[:, None, None]
+
+
+def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu",
+               flame_dir: str | os.PathLike | None = None) -> Animator:
+    """The PTalker in ``checkpoint`` (default: the shipped one), on the head model in use."""
+    path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    data = load_checkpoint(path)
+    head = FlameModel.load(flame_dir)
+    check_topology(data, head.faces, head.num_vertices, str(path))
+    config = from_dict(PTalkerConfig, data["config"]["model"], f"{path}: model")
+    from ptalker.flame.masks import RegionMasks
+
+    masks = RegionMasks.from_flame_masks(head.masks_path).all if head.masks_path else {}
+    model = PTalker(dataclasses.replace(config), head.template.cpu().numpy(), head.faces, masks.get("face"))
+    load_state(model, data)
+    return Animator(model.to(device), data, head, torch.device(device))
+
+
+@dataclass
+class AnimateReport:
+    out: Path
+    frames: int
+    fps: float
+
+    def __str__(self) -> str:
+        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}: vertices.npy (T, V, 3), obj/"
+
+
+def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
+                      speaker: str | None = None, style_audio: str | os.PathLike | None = None,
+                      style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
+                      strength: float = 1.0) -> AnimateReport:
+    """``ptalker animate``: animate ``audio`` and write vertices.npy and an OBJ sequence into ``out``."""
+    from ptalker.export.obj import write_obj_sequence
+    from ptalker.fileio import load_npy, save_npy
+
+    if speaker is not None and (style_audio or style_motion):
+        raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
+    if bool(style_audio) != bool(style_motion):
+        raise PtalkerError("a reference clip needs both --style-audio (its speech) and --style-motion (its vertices)")
+    animator = load_model(checkpoint)
+    if style_audio:
+        motion = load_npy(style_motion)
+        motion = motion.reshape(len(motion), -1, 3)  # (T, V*3) files as the field stores them
+        template = load_npy(style_template).reshape(-1, 3) if style_template else None
+        style = Style(reference_audio=load_audio(style_audio), reference_motion=motion,
+                      reference_template=template, strength=strength)
+    elif speaker is not None:
+        style = Style(speaker=speaker, strength=strength)
+    else:
+        style = None
+    result = animator.animate(audio, style)
+    out = Path(out)
+    save_npy(out / "vertices.npy", result.vertices)
+    write_obj_sequence(result.vertices, result.faces, out / "obj", result.fps)
+    return AnimateReport(out, len(result.vertices), result.fps)

@@ -1,0 +1,99 @@
+"""The main job: load a trained checkpoint, animate with every kind of style, long audio, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ptalker import inference
+from ptalker.audio.io import load_audio
+from ptalker.cli import main
+from ptalker.data.layout import load_templates
+from ptalker.data.synth.corpus import generate_corpus, load_synth_config
+from ptalker.errors import PtalkerError
+from ptalker.inference import Style, load_model
+from ptalker.train import load_train_config, train
+
+TINY_MODEL = ["model.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
+              "model.content_dim=32", "model.style_dim=16", "model.graph_nodes=24", "model.graph_dim=16",
+              "model.graph_layers=1", "model.decoder_layers=1", "model.decoder_ff=64", "model.basis=8"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, standin_dir):
+    root = tmp_path_factory.mktemp("infer")
+    corpus = root / "corpus"
+    generate_corpus(corpus, load_synth_config(None, ["seed=3", "speakers={train: 2, test: 1}", "sentences=4",
+                                                     "heldout_from=3", "shared=1"]))
+    config = load_train_config(None, [f"data={corpus}", f"out={root / 'run'}", "batch_size=4", "max_frames=40",
+                                      "epochs=2", "warmup_steps=1", "lr=0.003", *TINY_MODEL])
+    train(config, progress=False)
+    return corpus, root / "run" / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def animator(trained):
+    return load_model(trained[1])
+
+
+def reference(corpus, stem, num_vertices):
+    return Style(reference_audio=load_audio(corpus / "wav" / f"{stem}.wav"),
+                 reference_motion=np.load(corpus / "vertices_npy" / f"{stem}.npy").reshape(-1, num_vertices, 3),
+                 reference_template=load_templates(corpus)[stem.split("_")[0]])
+
+
+def test_styles(trained, animator):
+    corpus, _ = trained
+    audio = load_audio(corpus / "wav" / "S03_sentence03.wav")
+    V = animator.model.num_vertices
+    frames = int(round(len(audio) / 16000 * animator.fps))
+    neutral = animator.animate(audio)
+    assert neutral.vertices.shape == (frames, V, 3) and neutral.vertices.dtype == np.float32
+    assert neutral.fps == 30.0 and neutral.faces.shape[1] == 3
+    s1, s2 = animator.animate(audio, "S01"), animator.animate(audio, Style(speaker="S02"))
+    assert not np.allclose(s1.vertices, s2.vertices, atol=1e-7), "identity styles should differ"
+    zero = animator.animate(audio, Style(speaker="S01", strength=0.0))
+    np.testing.assert_allclose(zero.vertices, neutral.vertices, atol=1e-6)
+    ref = animator.animate(audio, reference(corpus, "S03_sentence04", V))
+    assert np.isfinite(ref.vertices).all()
+    half = animator.style_vector(Style(mix=[(Style(speaker="S01"), 1.0), (Style(speaker="S02"), 1.0)]))
+    ends = [animator.style_vector(Style(speaker=s)) for s in ("S01", "S02")]
+    np.testing.assert_allclose(half.numpy(), (0.5 * (ends[0] + ends[1])).numpy(), atol=1e-6)
+
+
+def test_style_errors(animator):
+    with pytest.raises(PtalkerError, match="S09"):
+        animator.style_vector(Style(speaker="S09"))
+    with pytest.raises(PtalkerError, match="give a speaker"):
+        animator.style_vector(Style())
+    with pytest.raises(PtalkerError, match="reference motion"):
+        animator.style_vector(Style(reference_audio=np.random.randn(16000).astype(np.float32),
+                                    reference_motion=np.zeros((10, 7, 3), np.float32)))
+    with pytest.raises(PtalkerError, match="weights"):
+        animator.style_vector(Style(mix=[(Style(speaker="S01"), 0.0)]))
+
+
+def test_long_audio_in_windows(trained, animator, monkeypatch):
+    monkeypatch.setattr(inference, "WINDOW_FRAMES", 40)
+    monkeypatch.setattr(inference, "OVERLAP_FRAMES", 10)
+    audio = np.tile(load_audio(trained[0] / "wav" / "S03_sentence03.wav"), 2)
+    out = animator.animate(audio, "S01").vertices
+    assert out.shape[0] == int(round(len(audio) / 16000 * 30)) and np.isfinite(out).all()
+    step = np.abs(np.diff(out, axis=0)).max(axis=(1, 2))  # (T-1,) largest per-frame change
+    assert step.max() <= 3 * np.percentile(step, 99) + 1e-6, "a seam between windows"
+
+
+def test_cli(trained, tmp_path, capsys):
+    corpus, checkpoint = trained
+    wav = str(corpus / "wav" / "S03_sentence03.wav")
+    assert main(["animate", wav, "--out", str(tmp_path / "a"), "--checkpoint", str(checkpoint),
+                 "--style-audio", str(corpus / "wav" / "S03_sentence04.wav"),
+                 "--style-motion", str(corpus / "vertices_npy" / "S03_sentence04.npy")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    vertices = np.load(tmp_path / "a" / "vertices.npy")
+    assert vertices.ndim == 3 and len(list((tmp_path / "a" / "obj").glob("*.obj"))) == len(vertices)
+    assert main(["animate", wav, "--out", str(tmp_path / "b"), "--checkpoint", str(checkpoint), "--speaker", "S01",
+                 "--style-audio", wav]) == 2
+    assert "either --speaker" in capsys.readouterr().err
+    assert main(["animate", wav, "--out", str(tmp_path / "c"), "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert "not found" in capsys.readouterr().err
