@@ -25,6 +25,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from ptalker.audio.augment import AugmentConfig, augment
 from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
 from ptalker.config import load_config
 from ptalker.data.dataset import SequenceItem, TalkingHeadDataset, collate_sequences
@@ -78,6 +79,9 @@ class TrainConfig:
     """Share of batches decoded with identity styles (the rest with the partner clip's style)."""
     max_frames: int = 120
     """Training clips are cut to a random window of at most this many frames."""
+    augment_p: float = 0.8
+    """Share of training clips whose audio is augmented (:mod:`ptalker.audio.augment`)."""
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     max_steps: int = 0
     """Stop after this many optimizer steps (0: run all epochs)."""
     seed: int = 0
@@ -99,6 +103,14 @@ def crop(item: SequenceItem, max_frames: int, fps: float, rng: np.random.Generat
     samples_per_frame = AUDIO_RATE_HZ / fps
     audio = item.audio[int(round(start * samples_per_frame)):int(round((start + max_frames) * samples_per_frame))]
     return dataclasses.replace(item, audio=audio, vertices=item.vertices[start:start + max_frames])
+
+
+def _prepare(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random.Generator) -> SequenceItem:
+    """A training clip: cropped, its audio augmented with probability ``config.augment_p``."""
+    item = crop(item, config.max_frames, fps, rng)
+    if rng.random() < config.augment_p:
+        item = dataclasses.replace(item, audio=torch.from_numpy(augment(item.audio.numpy(), rng, config.augment)))
+    return item
 
 
 def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor) -> dict:
@@ -267,7 +279,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         for batch_ids in bar:
             if config.max_steps and state["step"] >= config.max_steps:
                 break
-            items = [crop(train_set[i], config.max_frames, spec.fps, rng) for i in batch_ids]
+            items = [_prepare(train_set[i], config, spec.fps, rng) for i in batch_ids]
             batch = collate_sequences(items).to(device)
             use_identity = bool(rng.random() < config.identity_fraction)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
