@@ -68,6 +68,14 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             style_template=args.style_template, strength=args.strength))
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from ptalker.evaluate import evaluate
+
+    result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config)
+    print(result.report.table())
+    print(f"style: {result.style}; predictions in {result.pred_dir}; scores in {args.out / 'scores.json'}")
+
+
 def _cmd_score(args: argparse.Namespace) -> None:
     from ptalker.metrics.score import score_folder
 
@@ -170,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="reference person's neutral mesh .npy (default: median of the clip)")
     animate.add_argument("--strength", type=float, default=1.0, help="0 neutral style, 1 as referenced")
     animate.set_defaults(func=_cmd_animate)
+
+    evaluate = commands.add_parser("evaluate", formatter_class=fmt,
+                                   help="predict a split with a checkpoint and score it (LVE, FDD, MVE)")
+    evaluate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
+    evaluate.add_argument("--data", type=Path, required=True, help="data set root (standard layout)")
+    evaluate.add_argument("--config", type=Path, default=None, help="data set YAML (default: DATA/dataset.yaml)")
+    evaluate.add_argument("--split", default="test", help="split to predict and score")
+    evaluate.add_argument("--style", default="reference", choices=("reference", "identity", "other", "neutral"),
+                          help="style of each prediction: another clip of the same subject, the subject's "
+                               "identity, a different subject's clip, or neutral")
+    evaluate.add_argument("--out", type=Path, required=True, help="folder for pred/ and scores.json")
+    evaluate.set_defaults(func=_cmd_evaluate)
 
     score = commands.add_parser("score", formatter_class=fmt,
                                 help="LVE / FDD / MVE of a folder of predictions")

@@ -97,3 +97,19 @@ def test_cli(trained, tmp_path, capsys):
     assert "either --speaker" in capsys.readouterr().err
     assert main(["animate", wav, "--out", str(tmp_path / "c"), "--checkpoint", str(tmp_path / "none.pt")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_evaluate(trained, tmp_path, capsys):
+    from ptalker.evaluate import evaluate
+
+    corpus, checkpoint = trained
+    result = evaluate(checkpoint, corpus, tmp_path / "eval")
+    assert sorted(p.name for p in result.pred_dir.glob("*.npy")) == ["S03_sentence03.npy", "S03_sentence04.npy"]
+    assert result.report.lve > 0 and (tmp_path / "eval" / "scores.json").is_file()
+    with pytest.raises(PtalkerError, match="not a training speaker"):
+        evaluate(checkpoint, corpus, tmp_path / "eval2", style="identity")
+    with pytest.raises(PtalkerError, match="subject other than"):
+        evaluate(checkpoint, corpus, tmp_path / "eval3", style="other")
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(corpus), "--out", str(tmp_path / "e4"),
+                 "--style", "neutral"]) == 0
+    assert "lve" in capsys.readouterr().out.lower() and (tmp_path / "e4" / "scores.json").is_file()
