@@ -1,0 +1,137 @@
+"""How well a PTalker checkpoint animates the synthetic corpus's test speakers, and how fast.
+
+    python benchmarks/model_quality.py [--checkpoint CKPT] [--data data/synth_benchmark] [--out DIR]
+
+On the test split (test speakers x held-out sentences), each sequence is animated from its own
+audio in four ways: the style of a reference clip of the same speaker (another sentence), of a
+different test speaker, the neutral style, and the static template (no motion). Printed and
+written to OUT/model_quality.json:
+
+- LVE (field definition, m^2) and its square root in mm for each way;
+- the share of sequences whose own-reference LVE beats the other-speaker LVE;
+- lips sealed (gap < 1 mm) on /p b m/ with the own reference (ptalker.data.synth.checks);
+- style error: |predicted - ground truth| style statistics per speaker (each statistic scaled by
+  its spread over the ground truth's speakers), own reference against neutral;
+- decoding time for 5, 10, 30 and 60 s of audio (torch with 2 threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, METRES_TO_MM
+from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequence, vertices_path
+from ptalker.data.synth.checks import CLOSED_GAP_M, bilabial_gaps
+from ptalker.data.synth.corpus import load_alignment
+from ptalker.evaluate import evaluate
+from ptalker.flame.masks import RegionMasks
+from ptalker.inference import load_model
+from ptalker.metrics.face_measures import FaceSets, lip_gap, style_statistics
+from ptalker.metrics.vertex_errors import lip_max_sq_distance
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+LENGTHS_S = (5, 10, 30, 60)
+
+
+def lip_errors(pred_dir: Path, data: Path, lips: np.ndarray) -> dict[str, np.ndarray]:
+    """{stem: (T,) per-frame max squared lip distance} of the predictions in pred_dir."""
+    out = {}
+    for path in sorted(pred_dir.glob("*.npy")):
+        gt = load_vertex_sequence(data / "vertices_npy" / path.name)
+        pred = np.load(path)[:len(gt)]
+        out[path.stem] = lip_max_sq_distance(pred, gt[:len(pred)], lips)
+    return out
+
+
+def template_errors(data: Path, stems: list[str], lips: np.ndarray) -> dict[str, np.ndarray]:
+    """The same for the static template (the subject's neutral face in every frame)."""
+    templates = load_templates(data)
+    out = {}
+    for stem in stems:
+        gt = load_vertex_sequence(data / "vertices_npy" / f"{stem}.npy")
+        out[stem] = lip_max_sq_distance(np.broadcast_to(templates[stem.rsplit("_", 1)[0]], gt.shape), gt, lips)
+    return out
+
+
+def seal_rate(pred_dir: Path, data: Path, sets: FaceSets) -> float:
+    templates, sealed = load_templates(data), []
+    for path in sorted(pred_dir.glob("*.npy")):
+        align = load_alignment(data, path.stem)
+        gap = lip_gap(np.load(path), sets, templates[path.stem.rsplit("_", 1)[0]])
+        sealed.append(bilabial_gaps(gap, align.speech, align.fps) < CLOSED_GAP_M)
+    return float(np.concatenate(sealed).mean())
+
+
+def style_errors(pred_dirs: dict[str, Path], data: Path, sets: FaceSets) -> dict[str, float]:
+    """Mean normalised |statistic(pred) - statistic(ground truth)| per way of styling."""
+    templates = load_templates(data)
+    names = [n for n in list_sequences(data) if (pred_dirs["reference"] / f"{n.stem}.npy").is_file()]
+
+    def stats(load) -> dict[str, dict[str, float]]:
+        by_speaker: dict[str, list[dict]] = {}
+        for n in names:
+            by_speaker.setdefault(n.subject, []).append(
+                style_statistics(load(n), templates[n.subject], sets, 30.0).to_dict())
+        return {s: {k: float(np.mean([d[k] for d in rows])) for k in rows[0]} for s, rows in by_speaker.items()}
+
+    truth = stats(lambda n: load_vertex_sequence(vertices_path(data, n)))
+    keys = [k for k in next(iter(truth.values())) if k != "blink_rate_hz"]  # blinks are random, not style
+    spread = {k: np.std([t[k] for t in truth.values()]) + 1e-9 for k in keys}
+    out = {}
+    for way, folder in pred_dirs.items():
+        pred = stats(lambda n, folder=folder: np.load(folder / f"{n.stem}.npy"))
+        out[way] = float(np.mean([abs(pred[s][k] - truth[s][k]) / spread[k] for s in truth for k in keys]))
+    return out
+
+
+def decoding_times(animator) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    out = {}
+    for seconds in LENGTHS_S:
+        audio = (0.1 * rng.normal(size=seconds * AUDIO_SAMPLE_RATE_HZ)).astype(np.float32)
+        start = time.perf_counter()
+        animator.animate(audio)
+        out[f"{seconds}s"] = time.perf_counter() - start
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--data", type=Path, default=ROOT / "data/synth_benchmark")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs/bench_model")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(THREADS)
+    sets = FaceSets.for_head()
+    dirs = {}
+    for way in ("reference", "other", "neutral"):
+        dirs[way] = evaluate(args.checkpoint, args.data, args.out / way, style=way).pred_dir
+    animator = load_model(args.checkpoint)
+    lips = RegionMasks.from_flame_masks(animator.head.masks_path).lips
+    errors = {way: lip_errors(folder, args.data, lips) for way, folder in dirs.items()}
+    errors["template"] = template_errors(args.data, list(errors["reference"]), lips)
+    pooled = {way: float(np.concatenate(list(e.values())).mean()) for way, e in errors.items()}  # field LVE
+    own_wins = np.mean([errors["reference"][s].mean() < errors["other"][s].mean() for s in errors["reference"]])
+    result = {
+        "lve": pooled,
+        "lve_sqrt_mm": {way: float(np.sqrt(value)) * METRES_TO_MM for way, value in pooled.items()},
+        "own_reference_beats_other": float(own_wins),
+        "lips_sealed_reference": seal_rate(dirs["reference"], args.data, sets),
+        "style_error": style_errors({"reference": dirs["reference"], "neutral": dirs["neutral"]}, args.data, sets),
+        "decoding_s": decoding_times(animator),
+    }
+    (args.out / "model_quality.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
