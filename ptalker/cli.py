@@ -90,7 +90,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from ptalker.demo import run_demo
 
-    result = run_demo(args.out, seconds=args.seconds, fps=args.fps, flame_dir=args.flame_dir)
+    result = run_demo(args.out, checkpoint=args.checkpoint)
     print(result)
 
 
@@ -208,12 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(func=_cmd_score)
 
     demo = commands.add_parser("demo", formatter_class=fmt,
-                               help="animate the head with a scripted motion and write it out")
+                               help="animate a shipped sentence in a test speaker's style (from a reference clip)")
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
-    demo.add_argument("--seconds", type=float, default=4.0, help="length of the motion")
-    demo.add_argument("--fps", type=int, default=30, help="frame rate")
-    demo.add_argument("--flame-dir", type=Path, default=None,
-                      help="FLAME directory (default: the configured one, else the stand-in)")
+    demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
     demo.set_defaults(func=_cmd_demo)
     return parser
 
