@@ -89,3 +89,14 @@ def load_state(model: torch.nn.Module, checkpoint: dict) -> None:
         detail = " ".join(str(err).split())[:300]
         raise PtalkerError(f"checkpoint weights do not fit the network its config builds ({detail}); "
                            "was it written by another ptalker version?") from None
+
+
+def export_checkpoint(source: str | os.PathLike, target: str | os.PathLike,
+                      weights_dtype: torch.dtype = torch.float16) -> Path:
+    """Copy a checkpoint for shipping: floating weights in ``weights_dtype``, training state dropped."""
+    data = load_checkpoint(source)
+    data["model"] = {name: t.to(weights_dtype) if t.is_floating_point() else t for name, t in data["model"].items()}
+    data["extra"] = {key: value for key, value in data["extra"].items() if key != "train_state"}
+    with atomic_open(target, "wb") as handle:
+        torch.save(data, handle)
+    return Path(target)

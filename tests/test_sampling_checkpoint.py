@@ -75,3 +75,15 @@ def test_checkpoint_errors(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
     with pytest.raises(PtalkerError, match="not a ptalker checkpoint"):
         load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_export_checkpoint(tmp_path):
+    from ptalker.checkpoint import export_checkpoint
+
+    model = torch.nn.Linear(3, 2)
+    save_checkpoint(tmp_path / "last.pt", model, {}, np.array([[0, 1, 2]]), 3,
+                    extra={"train_state": {"optimizer": {"big": torch.zeros(1000)}}, "fps": 30.0})
+    export_checkpoint(tmp_path / "last.pt", tmp_path / "ship.pt")
+    data = load_checkpoint(tmp_path / "ship.pt")
+    assert data["extra"] == {"fps": 30.0} and data["model"]["weight"].dtype == torch.float16
+    assert (tmp_path / "ship.pt").stat().st_size < (tmp_path / "last.pt").stat().st_size
