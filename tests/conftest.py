@@ -103,3 +103,9 @@ def assert_allclose(actual, expected, atol: float, what: str = "value") -> None:
         f"{what}: max abs difference {diff[where]:.3g} > {atol:.3g} at index {tuple(int(i) for i in where)} "
         f"(actual {actual[where]!r}, expected {expected[where]!r})"
     )
+
+
+TINY_MODEL = ["model.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
+              "model.content_dim=32", "model.style_dim=16", "model.graph_nodes=24", "model.graph_dim=16",
+              "model.graph_layers=1", "model.decoder_layers=1", "model.decoder_ff=64", "model.basis=8"]
+"""Training-config overrides for a PTalker small enough for tests."""

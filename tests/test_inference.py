@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ptalker import inference
+from conftest import TINY_MODEL
 from ptalker.audio.io import load_audio
 from ptalker.cli import main
 from ptalker.data.layout import load_templates
@@ -14,9 +15,6 @@ from ptalker.errors import PtalkerError
 from ptalker.inference import Style, load_model
 from ptalker.train import load_train_config, train
 
-TINY_MODEL = ["model.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
-              "model.content_dim=32", "model.style_dim=16", "model.graph_nodes=24", "model.graph_dim=16",
-              "model.graph_layers=1", "model.decoder_layers=1", "model.decoder_ff=64", "model.basis=8"]
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ import sys
 import pytest
 import torch
 
+from conftest import TINY_MODEL
 from ptalker.checkpoint import load_checkpoint
 from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
 from ptalker.train import LOSS_TERMS, load_train_config, train
 
-TINY_MODEL = ["model.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
-              "model.content_dim=32", "model.style_dim=16", "model.graph_nodes=24", "model.graph_dim=16",
-              "model.graph_layers=1", "model.decoder_layers=1", "model.decoder_ff=64", "model.basis=8"]
 
 
 @pytest.fixture(scope="module")
