@@ -34,12 +34,13 @@ from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
 from ptalker.flame.masks import RegionMasks
 from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, topk_contrastive
-from ptalker.losses.motion import lip_loss, reconstruction_loss, velocity_loss
+from ptalker.losses.motion import lip_gap_loss, lip_loss, reconstruction_loss, velocity_loss
 from ptalker.metrics.vertex_errors import lip_vertex_error
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 
 AUDIO_RATE_HZ = 16000
-LOSS_TERMS = ("reconstruction", "velocity", "lip", "contrastive", "kl", "orthogonality", "style_nce", "adversarial")
+LOSS_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "contrastive", "kl", "orthogonality", "style_nce",
+              "adversarial")
 
 
 @dataclass
@@ -49,6 +50,9 @@ class LossWeights:
     reconstruction: float = 1.0
     velocity: float = 1.0
     lip: float = 2.0
+    lip_gap: float = 2.0
+    """Lip-gap error on the head's paired lip-contact vertices (masks lip_contact_upper/lower);
+    0 when the head has none."""
     contrastive: float = 0.02
     kl: float = 1e-4
     orthogonality: float = 0.01
@@ -113,8 +117,11 @@ def _prepare(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random
     return item
 
 
-def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor) -> dict:
-    """Every loss term for one pair batch (see module docstring); 'total' is their weighted sum."""
+def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor,
+                   lip_pairs: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
+    """Every loss term for one pair batch (see module docstring); 'total' is their weighted sum.
+
+    ``lip_pairs``: (upper, lower) paired lip-contact vertex ids for the lip-gap term, or None."""
     T = batch.vertices.shape[1]
     mask = batch.frame_mask
     offsets = batch.vertices - batch.template[:, None]  # (B, T, V, 3)
@@ -131,6 +138,8 @@ def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bo
         "reconstruction": reconstruction_loss(pred, offsets, mask),
         "velocity": velocity_loss(pred, offsets, mask),
         "lip": lip_loss(pred, offsets, mask, lip_ids),
+        # the gap is linear in the vertices: the template cancels, offsets suffice
+        "lip_gap": lip_gap_loss(pred, offsets, mask, *lip_pairs) if lip_pairs is not None else pred.sum() * 0.0,
         "contrastive": topk_contrastive(audio.content_mu, motion.content_mu, mask, weights.contrastive_k,
                                         weights.temperature),
         "kl": gaussian_kl(audio.content_mu, audio.content_logvar, motion.content_mu, motion.content_logvar, mask),
@@ -152,8 +161,9 @@ class Objective(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor) -> dict:
-        return compute_losses(self.model, batch, weights, use_identity, lip_ids)
+    def forward(self, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor,
+                lip_pairs: tuple[torch.Tensor, torch.Tensor] | None) -> dict:
+        return compute_losses(self.model, batch, weights, use_identity, lip_ids, lip_pairs)
 
 
 def warmup_cosine(step: int, warmup: int, total: int) -> float:
@@ -252,6 +262,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     template, faces = head.template.cpu().numpy(), head.faces
     model = PTalker(model_config, template, faces, masks.all.get("face")).to(device)
     lip_ids = torch.as_tensor(masks.lips, device=device)
+    lip_pairs = tuple(torch.as_tensor(masks.all[key], device=device) for key in ("lip_contact_upper", "lip_contact_lower")) \
+        if "lip_contact_upper" in masks.all else None
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                   weight_decay=config.weight_decay)
     sampler = SpeakerPairSampler([n.subject for n in train_set.sequences], config.batch_size, config.seed, rank, world)
@@ -283,7 +295,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
             batch = collate_sequences(items).to(device)
             use_identity = bool(rng.random() < config.identity_fraction)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                terms = objective(batch, config.losses, use_identity, lip_ids)
+                terms = objective(batch, config.losses, use_identity, lip_ids, lip_pairs)
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ptalker.losses.alignment import gaussian_kl, grad_reverse, orthogonality, style_infonce, topk_contrastive
-from ptalker.losses.motion import lip_loss, reconstruction_loss, velocity_loss
+from ptalker.losses.motion import lip_gap_loss, lip_loss, reconstruction_loss, velocity_loss
 
 
 def test_reconstruction_velocity_lip_ignore_padding():
@@ -98,3 +98,14 @@ def test_grad_reverse():
     x = torch.ones(3, requires_grad=True)
     (grad_reverse(x, 0.5) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
     assert torch.allclose(x.grad, torch.tensor([-0.5, -1.0, -1.5]))
+
+
+def test_lip_gap_loss():
+    torch.manual_seed(3)
+    target = torch.randn(1, 4, 6, 3)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    upper, lower = torch.tensor([0, 1]), torch.tensor([2, 3])
+    assert lip_gap_loss(target + 0.5, target, mask, upper, lower) < 1e-12, "a common shift keeps the gap"
+    opened = target.clone()
+    opened[:, :, upper, 1] += 2.0  # the upper lip 2 units higher: gap error 2 in every frame
+    assert lip_gap_loss(opened, target, mask, upper, lower) == pytest.approx(4.0)
