@@ -32,6 +32,7 @@ from ptalker.data.dataset import SequenceItem, TalkingHeadDataset, collate_seque
 from ptalker.data.sampling import SpeakerPairSampler, partner
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
+from ptalker.fileio import atomic_open
 from ptalker.flame.masks import RegionMasks
 from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, topk_contrastive
 from ptalker.losses.motion import lip_gap_loss, lip_loss, reconstruction_loss, velocity_loss
@@ -233,10 +234,24 @@ class TrainResult:
 
 
 def _write_log(path: Path, row: dict) -> None:
-    new = not path.is_file()
+    """Append ``row`` to the CSV at ``path``. When the row has columns the file lacks (a resumed
+    run that logs a new term), the file is rewritten under the union of the columns."""
+    header = []
+    if path.is_file():
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle), [])
+    if header and set(row) - set(header):
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        fields = header + [key for key in row if key not in header]
+        with atomic_open(path, "w") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows([*rows, row])
+        return
     with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
+        writer = csv.DictWriter(handle, fieldnames=header or list(row))
+        if not header:
             writer.writeheader()
         writer.writerow(row)
 

@@ -79,3 +79,15 @@ def test_two_process_distributed_training(corpus, tmp_path):
     log = rows(out / "train_log.csv")
     assert len(log) == 2, "4 pair batches of 1 pair over 2 processes: 2 steps each, logged by rank 0"
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
+
+
+def test_log_gains_columns(tmp_path):
+    """A resumed run that logs a new loss term keeps every earlier row under the right column."""
+    from ptalker.train import _write_log
+
+    path = tmp_path / "log.csv"
+    _write_log(path, {"step": 1, "lip": 0.5})
+    _write_log(path, {"step": 2, "lip": 0.4, "lip_gap": 0.1})
+    _write_log(path, {"step": 3, "lip": 0.3, "lip_gap": 0.05})
+    assert rows(path) == [{"step": "1", "lip": "0.5", "lip_gap": ""}, {"step": "2", "lip": "0.4", "lip_gap": "0.1"},
+                          {"step": "3", "lip": "0.3", "lip_gap": "0.05"}]
