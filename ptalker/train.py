@@ -256,10 +256,33 @@ def _write_log(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
-    """Run (or continue) the training ``config`` describes."""
-    from tqdm import tqdm
+@dataclass
+class _Run:
+    """Everything one training run holds (see :func:`_setup`)."""
 
+    config: TrainConfig
+    rank: int
+    world: int
+    device: torch.device
+    fps: float
+    train_set: TalkingHeadDataset
+    val_set: TalkingHeadDataset | None
+    masks: RegionMasks
+    faces: np.ndarray
+    model: PTalker
+    objective: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    sampler: SpeakerPairSampler
+    lip_ids: torch.Tensor
+    lip_pairs: tuple[torch.Tensor, torch.Tensor] | None
+    out: Path
+    state: dict
+    """epoch, step, best (val LVE), seconds: what last.pt resumes."""
+
+
+def _setup(config: TrainConfig) -> _Run:
+    """Data, network, optimizer and schedule of a run, resumed from OUT/last.pt when it exists."""
     rank, world = _distributed()
     device = _device(config.device)
     if device.type == "cuda" and world > 1:
@@ -272,20 +295,17 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     if len(train_set) == 0:
         raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
     masks = RegionMasks.from_flame_masks(_masks_path(root))
-    model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
     head = _head_for(train_set, root)
-    template, faces = head.template.cpu().numpy(), head.faces
-    model = PTalker(model_config, template, faces, masks.all.get("face")).to(device)
-    lip_ids = torch.as_tensor(masks.lips, device=device)
-    lip_pairs = tuple(torch.as_tensor(masks.all[key], device=device) for key in ("lip_contact_upper", "lip_contact_lower")) \
+    model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
+    model = PTalker(model_config, head.template.cpu().numpy(), head.faces, masks.all.get("face")).to(device)
+    pairs = tuple(torch.as_tensor(masks.all[key], device=device) for key in ("lip_contact_upper", "lip_contact_lower")) \
         if "lip_contact_upper" in masks.all else None
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                   weight_decay=config.weight_decay)
     sampler = SpeakerPairSampler([n.subject for n in train_set.sequences], config.batch_size, config.seed, rank, world)
-    steps_per_epoch = len(sampler)
-    if steps_per_epoch == 0:
+    if len(sampler) == 0:
         raise PtalkerError(f"batch_size {config.batch_size}: larger than the pairs of the train split allow; lower it")
-    total_steps = config.epochs * steps_per_epoch  # the schedule's length; max_steps only stops early
+    total_steps = config.epochs * len(sampler)  # the schedule's length; max_steps only stops early
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, config.warmup_steps,
                                                                                       total_steps))
     out = Path(config.out)
@@ -294,53 +314,76 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     objective = Objective(model)
     if world > 1:  # gradients are averaged over processes in backward
         objective = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
-    config_dict = dataclasses.asdict(dataclasses.replace(config, model=model_config))
-    start_time = time.perf_counter() - state["seconds"]
-    amp = config.amp and device.type == "cuda"
-    for epoch in range(state["epoch"], config.epochs):
-        # every random choice is seeded per epoch, so a resumed run repeats an uninterrupted one
-        rng = np.random.default_rng([config.seed, rank, epoch])
-        torch.manual_seed(config.seed * 1000 + epoch)
-        sampler.set_epoch(epoch)
-        bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
-        for batch_ids in bar:
-            if config.max_steps and state["step"] >= config.max_steps:
-                break
-            items = [_prepare(train_set[i], config, spec.fps, rng) for i in batch_ids]
-            batch = collate_sequences(items).to(device)
-            use_identity = bool(rng.random() < config.identity_fraction)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                terms = objective(batch, config.losses, use_identity, lip_ids, lip_pairs)
-            optimizer.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            schedule.step()
-            state["step"] += 1
-            if rank == 0:
-                row = {"epoch": epoch + 1, "step": state["step"], "lr": schedule.get_last_lr()[0],
-                       "style": "identity" if use_identity else "reference",
-                       **{name: value.item() for name, value in terms.items()}}
-                _write_log(out / "train_log.csv", row)
-                bar.set_postfix(loss=f"{row['total']:.3f}")
-        state["epoch"] = epoch + 1
-        if rank == 0:
-            val_lve = validate(model, val_set, masks.lips, device) if val_set else float("nan")  # none: last is best
-            _write_log(out / "val_log.csv", {"epoch": epoch + 1, "step": state["step"], "val_lve": val_lve})
-            state["seconds"] = time.perf_counter() - start_time
-            extra = {"speakers": train_set.style_subjects, "lip_ids": masks.lips.tolist(), "fps": spec.fps}
-            if val_lve < state["best"] or not np.isfinite(state["best"]):
-                state["best"] = val_lve
-                save_checkpoint(out / "best.pt", model, config_dict, faces, len(template),
-                                {**extra, "epoch": epoch + 1, "val_lve": val_lve})
-            save_checkpoint(out / "last.pt", model, config_dict, faces, len(template),
-                            {**extra, "train_state": {**state, "optimizer": optimizer.state_dict(),
-                                                      "schedule": schedule.state_dict()}})
+    return _Run(dataclasses.replace(config, model=model_config), rank, world, device, spec.fps, train_set, val_set,
+                masks, head.faces, model, objective, optimizer, schedule, sampler,
+                torch.as_tensor(masks.lips, device=device), pairs, out, state)
+
+
+def _run_epoch(run: _Run, epoch: int, progress: bool) -> None:
+    """One pass over the pair batches (stops early at max_steps); every step logged by rank 0."""
+    from tqdm import tqdm
+
+    config, state = run.config, run.state
+    # every random choice is seeded per epoch, so a resumed run repeats an uninterrupted one
+    rng = np.random.default_rng([config.seed, run.rank, epoch])
+    torch.manual_seed(config.seed * 1000 + epoch)
+    run.sampler.set_epoch(epoch)
+    amp = config.amp and run.device.type == "cuda"
+    bar = tqdm(run.sampler, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or run.rank != 0)
+    for batch_ids in bar:
         if config.max_steps and state["step"] >= config.max_steps:
             break
-    if world > 1:
+        batch = collate_sequences([_prepare(run.train_set[i], config, run.fps, rng) for i in batch_ids]).to(run.device)
+        use_identity = bool(rng.random() < config.identity_fraction)
+        with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=amp):
+            terms = run.objective(batch, config.losses, use_identity, run.lip_ids, run.lip_pairs)
+        run.optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
+        run.optimizer.step()
+        run.schedule.step()
+        state["step"] += 1
+        if run.rank == 0:
+            row = {"epoch": epoch + 1, "step": state["step"], "lr": run.schedule.get_last_lr()[0],
+                   "style": "identity" if use_identity else "reference",
+                   **{name: value.item() for name, value in terms.items()}}
+            _write_log(run.out / "train_log.csv", row)
+            bar.set_postfix(loss=f"{row['total']:.3f}")
+    state["epoch"] = epoch + 1
+
+
+def _end_epoch(run: _Run, seconds: float) -> None:
+    """Rank 0: validate, log, keep best.pt when val LVE improved, write last.pt (atomically)."""
+    state, epoch = run.state, run.state["epoch"]
+    val_lve = validate(run.model, run.val_set, run.masks.lips, run.device) if run.val_set else float("nan")
+    _write_log(run.out / "val_log.csv", {"epoch": epoch, "step": state["step"], "val_lve": val_lve})
+    state["seconds"] = seconds
+    config_dict = dataclasses.asdict(run.config)
+    extra = {"speakers": run.train_set.style_subjects, "lip_ids": run.masks.lips.tolist(), "fps": run.fps}
+    num_vertices = run.model.num_vertices
+    if val_lve < state["best"] or not np.isfinite(state["best"]):  # without a val split: the last is best
+        state["best"] = val_lve
+        save_checkpoint(run.out / "best.pt", run.model, config_dict, run.faces, num_vertices,
+                        {**extra, "epoch": epoch, "val_lve": val_lve})
+    save_checkpoint(run.out / "last.pt", run.model, config_dict, run.faces, num_vertices,
+                    {**extra, "train_state": {**state, "optimizer": run.optimizer.state_dict(),
+                                              "schedule": run.schedule.state_dict()}})
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Run (or continue) the training ``config`` describes."""
+    run = _setup(config)
+    start_time = time.perf_counter() - run.state["seconds"]
+    for epoch in range(run.state["epoch"], config.epochs):
+        _run_epoch(run, epoch, progress)
+        if run.rank == 0:
+            _end_epoch(run, time.perf_counter() - start_time)
+        if config.max_steps and run.state["step"] >= config.max_steps:
+            break
+    if run.world > 1:
         dist.barrier()
-    return TrainResult(out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
+    state = run.state
+    return TrainResult(run.out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
 
 
 def _head_for(dataset: TalkingHeadDataset, root: Path):
