@@ -34,11 +34,16 @@ def faces_sha1(faces: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(np.asarray(faces, dtype=np.int64)).tobytes()).hexdigest()
 
 
+def _cast(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """A state dict on the CPU with floating tensors in ``dtype`` (integer buffers untouched)."""
+    return {name: t.detach().to("cpu", dtype) if t.is_floating_point() else t.detach().cpu()
+            for name, t in state.items()}
+
+
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dict, faces: np.ndarray,
                     num_vertices: int, extra: dict | None = None, weights_dtype: torch.dtype = torch.float32) -> None:
     """Write a checkpoint (see module docstring) atomically."""
-    state = {name: (t.detach().to("cpu", weights_dtype) if t.is_floating_point() else t.detach().cpu())
-             for name, t in model.state_dict().items()}
+    state = _cast(model.state_dict(), weights_dtype)
     data = {"format": CHECKPOINT_FORMAT, "ptalker": __version__, "config": config,
             "topology": {"num_vertices": int(num_vertices), "faces_sha1": faces_sha1(faces)},
             "model": state, "extra": extra or {}}
@@ -95,7 +100,7 @@ def export_checkpoint(source: str | os.PathLike, target: str | os.PathLike,
                       weights_dtype: torch.dtype = torch.float16) -> Path:
     """Copy a checkpoint for shipping: floating weights in ``weights_dtype``, training state dropped."""
     data = load_checkpoint(source)
-    data["model"] = {name: t.to(weights_dtype) if t.is_floating_point() else t for name, t in data["model"].items()}
+    data["model"] = _cast(data["model"], weights_dtype)
     data["extra"] = {key: value for key, value in data["extra"].items() if key != "train_state"}
     with atomic_open(target, "wb") as handle:
         torch.save(data, handle)

@@ -17,3 +17,6 @@ VOCASET_FPS = 30
 BIWI_FPS = 25
 
 METRES_TO_MM = 1000.0
+
+INT16_FULL_SCALE = 32768.0
+"""int16 audio samples divided by this are floats in [-1, 1)."""

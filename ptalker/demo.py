@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ptalker.constants import INT16_FULL_SCALE
 from ptalker.export.obj import write_obj_sequence
 from ptalker.fileio import atomic_open, save_json, save_npy
 from ptalker.inference import Style, load_model
 
 DEMO_DIR = Path(__file__).resolve().parent / "assets" / "demo"
-INT16_SCALE = 32768.0
 
 
 @dataclass
@@ -41,7 +41,7 @@ def run_demo(out_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = 
     """Animate the shipped sample in the shipped reference style and write the outputs into ``out_dir``."""
     out_dir = Path(out_dir)
     reference = np.load(DEMO_DIR / "reference.npz")
-    style = Style(reference_audio=reference["audio"].astype(np.float32) / INT16_SCALE,
+    style = Style(reference_audio=reference["audio"].astype(np.float32) / INT16_FULL_SCALE,
                   reference_motion=reference["vertices"].astype(np.float32),
                   reference_template=reference["template"])
     animator = load_model(checkpoint)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ptalker.data.dataset import TalkingHeadDataset
+from ptalker.data.sampling import other_clip
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_directory, save_json, save_npy
@@ -37,17 +38,6 @@ class Evaluation:
     report: ScoreReport
     pred_dir: Path
     style: str
-
-
-def _reference_index(dataset: TalkingHeadDataset, index: int, same_subject: bool) -> int:
-    """Another clip of the same subject (the next, cyclically) or of the next other subject."""
-    subject = dataset.sequences[index].subject
-    ids = [i for i, n in enumerate(dataset.sequences) if (n.subject == subject) == same_subject and i != index]
-    if not ids:
-        raise PtalkerError(f"split has no {'other clip of' if same_subject else 'subject other than'} "
-                           f"'{subject}' to take a reference style from; use --style identity or neutral")
-    later = [i for i in ids if i > index]
-    return (later or ids)[0]
 
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out: str | os.PathLike,
@@ -75,7 +65,12 @@ def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred
     """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy``."""
     item = dataset[index]
     if style in ("reference", "other"):
-        ref = dataset[_reference_index(dataset, index, style == "reference")]
+        subjects = [name.subject for name in dataset.sequences]
+        ref_index = other_clip(subjects, index, same_subject=style == "reference")
+        if ref_index is None:
+            raise PtalkerError(f"split has no {'other clip of' if style == 'reference' else 'subject other than'} "
+                               f"'{item.name.subject}' to take a reference style from; use --style identity or neutral")
+        ref = dataset[ref_index]
         chosen = Style(reference_audio=ref.audio.numpy(), reference_motion=ref.vertices.numpy(),
                        reference_template=ref.template.numpy())
     elif style == "identity":

@@ -13,7 +13,6 @@ decoded in overlapping windows with a linear cross-fade, so time and memory grow
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from ptalker.config import from_dict
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_model import FlameModel
+from ptalker.flame.masks import RegionMasks
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
@@ -157,10 +157,8 @@ def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu",
     head = FlameModel.load(flame_dir)
     check_topology(data, head.faces, head.num_vertices, str(path))
     config = from_dict(PTalkerConfig, data["config"]["model"], f"{path}: model")
-    from ptalker.flame.masks import RegionMasks
-
     masks = RegionMasks.from_flame_masks(head.masks_path).all if head.masks_path else {}
-    model = PTalker(dataclasses.replace(config), head.template.cpu().numpy(), head.faces, masks.get("face"))
+    model = PTalker(config, head.template.cpu().numpy(), head.faces, masks.get("face"))
     load_state(model, data)
     return Animator(model.to(device), data, head, torch.device(device))
 

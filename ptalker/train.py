@@ -29,7 +29,7 @@ from ptalker.audio.augment import AugmentConfig, augment
 from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
 from ptalker.config import load_config
 from ptalker.data.dataset import SequenceItem, TalkingHeadDataset, collate_sequences
-from ptalker.data.sampling import SpeakerPairSampler, partner
+from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
@@ -187,25 +187,16 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def reference_pairs(dataset: TalkingHeadDataset) -> list[int]:
-    """For each clip, another clip of the same subject (the next one, cyclically), or itself."""
-    by_subject: dict[str, list[int]] = {}
-    for index, name in enumerate(dataset.sequences):
-        by_subject.setdefault(name.subject, []).append(index)
-    out = []
-    for index, name in enumerate(dataset.sequences):
-        ids = by_subject[name.subject]
-        out.append(ids[(ids.index(index) + 1) % len(ids)])
-    return out
-
-
 @torch.no_grad()
 def validate(model: PTalker, dataset: TalkingHeadDataset, lip_ids: np.ndarray, device: torch.device) -> float:
     """Pooled LVE of the val clips, each decoded with the style of another clip of its speaker."""
     model.eval()
     preds, gts = [], []
-    for index, ref_index in enumerate(reference_pairs(dataset)):
-        item, ref = dataset[index], dataset[ref_index]
+    subjects = [name.subject for name in dataset.sequences]
+    for index in range(len(dataset)):
+        ref_index = other_clip(subjects, index)
+        item = dataset[index]
+        ref = item if ref_index is None else dataset[ref_index]  # a lone clip is its own reference
         ref_offsets = (ref.vertices - ref.template)[None].to(device)
         ref_audio = model.audio_codes(ref.audio[None].to(device), ref.vertices.shape[0])
         ref_motion = model.motion_codes(ref_offsets, ref.template[None].to(device))
@@ -294,8 +285,9 @@ def _setup(config: TrainConfig) -> _Run:
     val_set = TalkingHeadDataset(root, spec, "val") if "val" in spec.splits else None
     if len(train_set) == 0:
         raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
-    masks = RegionMasks.from_flame_masks(_masks_path(root))
     head = _head_for(train_set, root)
+    own_masks = root / "FLAME_masks.pkl"  # the data set's own, else the head model's
+    masks = RegionMasks.from_flame_masks(own_masks if own_masks.is_file() else head.masks_path)
     model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
     model = PTalker(model_config, head.template.cpu().numpy(), head.faces, masks.all.get("face")).to(device)
     pairs = tuple(torch.as_tensor(masks.all[key], device=device) for key in ("lip_contact_upper", "lip_contact_lower")) \
@@ -397,14 +389,6 @@ def _head_for(dataset: TalkingHeadDataset, root: Path):
         raise PtalkerError(f"{root}: meshes of {count} vertices, but the head model in use has {head.num_vertices} "
                            "(set PTALKER_FLAME_DIR to the FLAME directory of this data)")
     return head
-
-
-def _masks_path(root: Path) -> Path:
-    """FLAME_masks.pkl of the data set root, else of the head model in use."""
-    from ptalker.flame.flame_model import FlameModel
-
-    own = root / "FLAME_masks.pkl"
-    return own if own.is_file() else FlameModel.load().masks_path
 
 
 def _resume(path: Path, model: PTalker, optimizer, schedule) -> dict:

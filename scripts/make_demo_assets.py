@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "ptalker" / "assets" / "demo"
 SAMPLE_SEED = 2026
 REFERENCE_SENTENCE = "sentence26"
-INT16_SCALE = 32767.0
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ptalker.checkpoint import check_topology, load_checkpoint, load_state, save_checkpoint
-from ptalker.data.sampling import SpeakerPairSampler, partner
+from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.errors import PtalkerError
 
 SUBJECTS = ["A"] * 5 + ["B"] * 4 + ["C"] * 3 + ["D"]
@@ -87,3 +87,10 @@ def test_export_checkpoint(tmp_path):
     data = load_checkpoint(tmp_path / "ship.pt")
     assert data["extra"] == {"fps": 30.0} and data["model"]["weight"].dtype == torch.float16
     assert (tmp_path / "ship.pt").stat().st_size < (tmp_path / "last.pt").stat().st_size
+
+
+def test_other_clip():
+    subjects = ["A", "B", "A", "A", "C"]
+    assert [other_clip(subjects, i) for i in range(5)] == [2, None, 3, 0, None]  # next of the same, cyclically
+    assert other_clip(subjects, 2, same_subject=False) == 4 and other_clip(subjects, 4, same_subject=False) == 0
+    assert other_clip(["A"], 0, same_subject=False) is None

@@ -67,9 +67,10 @@ def test_layout(corpus, standin_model):
     assert [s.split for s in speakers.values()] == ["train", "train", "val", "test"]
     assert speakers["S01"].voice != speakers["S02"].voice
     assert speakers["S02"].style.lip_amplitude == 1.4, "pinned value not kept"
-    for name in names:
+    for sequence in list_sequences(corpus):
+        name = sequence.stem
         align = load_alignment(corpus, name)
-        vertices = load_vertex_sequence(vertices_path(corpus, list_sequences(corpus)[0]))
+        vertices = load_vertex_sequence(vertices_path(corpus, sequence))
         assert vertices.shape[1:] == (standin_model.num_vertices, 3)
         audio = load_audio(corpus / "wav" / f"{name}.wav")
         assert abs(len(audio) / AUDIO_SAMPLE_RATE_HZ - align.num_frames / align.fps) <= 0.5 / align.fps

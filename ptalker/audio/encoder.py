@@ -110,7 +110,8 @@ class AudioEncoder(nn.Module):
         """
         if audio.ndim != 2:
             raise PtalkerError(f"audio: expected a (B, S) batch of waveforms, got shape {tuple(audio.shape)}")
-        audio = (audio - _masked_mean(audio, audio_mask)) / (_masked_std(audio, audio_mask) + 1e-7)
+        centred = audio - _masked_mean(audio, audio_mask)
+        audio = centred / (_masked_rms(centred, audio_mask) + 1e-7)
         if audio_mask is not None:
             audio = audio * audio_mask  # padding stays silent after normalising
         # Encoders whose feature extractor uses layer norm (ours; wav2vec2-large-lv60) honour the
@@ -128,10 +129,6 @@ def _masked_mean(audio: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     return (audio * mask).sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True).clamp(min=1)
 
 
-def _masked_std(audio: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """(B, 1) standard deviation over real samples (zero-mean input)."""
-    if mask is None:
-        return audio.std(dim=1, keepdim=True)
-    mean = _masked_mean(audio, mask)
-    var = (((audio - mean) * mask) ** 2).sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True).clamp(min=1)
-    return var.sqrt()
+def _masked_rms(audio: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """(B, 1) root mean square over real samples (the standard deviation of centred audio)."""
+    return _masked_mean(audio ** 2, mask).sqrt()

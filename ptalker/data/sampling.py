@@ -63,3 +63,16 @@ class SpeakerPairSampler:
 def partner(position: int) -> int:
     """The batch position of the other clip of ``position``'s pair."""
     return position ^ 1
+
+
+def other_clip(subjects: list[str], index: int, same_subject: bool = True) -> int | None:
+    """A reference clip for clip ``index``: the next clip (cyclically) of the same subject, or of
+    a different subject when ``same_subject`` is False; None when there is none.
+
+    Args:
+        subjects: the subject of every clip, in clip order.
+    """
+    ids = [i for i, subject in enumerate(subjects)
+           if (subject == subjects[index]) == same_subject and i != index]
+    later = [i for i in ids if i > index]
+    return (later or ids or [None])[0]

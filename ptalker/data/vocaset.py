@@ -33,7 +33,7 @@ import numpy as np
 import soundfile
 
 from ptalker.audio.io import check_waveform
-from ptalker.constants import VOCASET_CAPTURE_FPS, VOCASET_FPS
+from ptalker.constants import INT16_FULL_SCALE, VOCASET_CAPTURE_FPS, VOCASET_FPS
 from ptalker.data.layout import TEMPLATES_FILE, ConversionReport, SequenceName, refuse_overwrite, \
     save_templates, vertices_path, wav_path
 from ptalker.data.splits import LAYOUT_INFO_FILE
@@ -45,8 +45,6 @@ VERTS_FILE = "data_verts.npy"
 AUDIO_FILE = "raw_audio_fixed.pkl"
 INDEX_FILE = "subj_seq_to_idx.pkl"
 RAW_FILES = (VERTS_FILE, AUDIO_FILE, INDEX_FILE, TEMPLATES_FILE)
-INT16_FULL_SCALE = 32768.0
-"""int16 samples are divided by this to check them as float audio in [-1, 1)."""
 WAV_SUBTYPE_INT16 = "PCM_16"
 WAV_SUBTYPE_FLOAT = "FLOAT"
 

@@ -16,6 +16,8 @@ from ptalker.models.mesh_graph import MeshGraph
 
 NODE_INPUTS = 6
 """Per node: offset (3) and template position (3)."""
+TEMPLATE_SCALE = 10.0
+"""Template positions (metres, a head is ~0.2 m across) are multiplied by this: ~unit range."""
 
 
 class SpatialEncoder(nn.Module):
@@ -62,7 +64,7 @@ class SpatialEncoder(nn.Module):
         B, T = offsets.shape[:2]
         nodes_offsets = offsets[:, :, self.sample_ids] * self.offset_scale  # (B, T, N, 3)
         nodes_template = template[:, None, self.sample_ids].expand_as(nodes_offsets)  # (B, T, N, 3)
-        h = self.embed(torch.cat([nodes_offsets, nodes_template * 10.0], dim=-1))  # (B, T, N, D)
+        h = self.embed(torch.cat([nodes_offsets, nodes_template * TEMPLATE_SCALE], dim=-1))  # (B, T, N, D)
         N = h.shape[2]
         h = h.reshape(B * T * N, self.dim)  # torch_geometric: one big graph of B*T copies
         edges = self._batched_edges(B * T)

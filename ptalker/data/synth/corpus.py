@@ -125,8 +125,8 @@ def draw_speakers(config: SynthConfig) -> list[Speaker]:
     return speakers
 
 
-def script(config: SynthConfig, speakers: list[Speaker]) -> dict[tuple[str, int], str]:
-    """(speaker id, sentence number) -> text for every sequence of the corpus."""
+def script(config: SynthConfig, speakers: list[Speaker]) -> dict[str, dict[int, str]]:
+    """{speaker id: {sentence number: text}} for every sequence of the corpus."""
     heldout = range(config.heldout_from, config.sentences + 1)
     numbers = {s.id: list(range(1, config.sentences + 1)) if s.split == "train" else list(heldout)
                for s in speakers}
@@ -134,8 +134,7 @@ def script(config: SynthConfig, speakers: list[Speaker]) -> dict[tuple[str, int]
     own = sum(len([n for n in nums if n not in shared]) for nums in numbers.values())
     texts = iter(generate_sentences(len(shared) + own, config.seed, tuple(config.duration_s)))
     shared_text = {n: next(texts) for n in sorted(shared)}
-    return {(sid, n): shared_text[n] if n in shared else next(texts)
-            for sid, nums in numbers.items() for n in nums}
+    return {sid: {n: shared_text[n] if n in shared else next(texts) for n in nums} for sid, nums in numbers.items()}
 
 
 def dataset_spec(config: SynthConfig, speakers: list[Speaker]) -> dict:
@@ -154,14 +153,14 @@ def dataset_spec(config: SynthConfig, speakers: list[Speaker]) -> dict:
             "condition_subjects": ids("train"), "regions": REGIONS_FLAME_MASKS, "splits": splits}
 
 
-def _write_sequence(root: Path, name: str, text: str, speech: Speech, params, vertices: np.ndarray,
-                    shape: np.ndarray, fps: float) -> None:
+def _write_sequence(root: Path, name: str, text: str, speech: Speech, params: dict[str, np.ndarray],
+                    vertices: np.ndarray, shape: np.ndarray, fps: float) -> None:
     with atomic_open(root / "wav" / f"{name}.wav", "wb") as handle:
         soundfile.write(handle, speech.waveform, speech.sample_rate, subtype=WAV_SUBTYPE, format="WAV")
     # the corpus folder appears whole (atomic_directory), so its big files skip a per-file fsync
     np.save(root / "vertices_npy" / f"{name}.npy", vertices.reshape(len(vertices), -1))  # (T, V*3)
     save_npz(root / "params_npy" / f"{name}.npz", fps=np.float32(fps), shape=shape.astype(np.float32),
-             **dataclasses.asdict(params))
+             **params)
     save_json(root / "align" / f"{name}.json", {"text": text, "fps": fps, "num_frames": len(vertices),
                                                 "sample_rate": speech.sample_rate, **speech.to_json()})
 
@@ -195,17 +194,15 @@ def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool
             gap = LipGapModel.fit(model, shape, upper, lower)
             with torch.no_grad():
                 templates[speaker.id] = model(shape=shape).vertices.numpy()
-            for (sid, number), text in texts.items():
-                if sid != speaker.id:
-                    continue
+            for number, text in texts[speaker.id].items():
                 speech = with_lead_in(synthesize(text, speaker.voice))
                 rng = np.random.default_rng([config.seed, 2, index, number])
-                params = animate(speech, speaker.style, model.expression_names, gap, config.fps, rng)
+                params = dataclasses.asdict(animate(speech, speaker.style, model.expression_names, gap,
+                                                    config.fps, rng))  # {name: (T, ...) array}
                 with torch.no_grad():
-                    vertices = model(shape=shape, **{k: torch.from_numpy(v) for k, v in
-                                                     dataclasses.asdict(params).items()}).vertices.numpy()
-                _write_sequence(root, f"{sid}_{sentence_name(number)}", text, speech, params, vertices,
-                                np.asarray(speaker.shape), config.fps)
+                    vertices = model(shape=shape, **{k: torch.from_numpy(v) for k, v in params.items()}).vertices
+                _write_sequence(root, f"{speaker.id}_{sentence_name(number)}", text, speech, params,
+                                vertices.numpy(), np.asarray(speaker.shape), config.fps)
                 audio_s += speech.duration_s
                 count += 1
             if progress:

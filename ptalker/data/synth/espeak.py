@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.audio.io import resample
-from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, INT16_FULL_SCALE
 from ptalker.errors import PtalkerError
 
 RATE_MIN_WPM = 80
@@ -50,8 +50,6 @@ PERCENT_MIN = 0
 PERCENT_MAX = 100
 """Limits of espeakPITCH and espeakRANGE (percent of the voice's own pitch settings)."""
 
-INT16_FULL_SCALE = 32768.0
-"""int16 sample value that maps to 1.0 in float audio."""
 JSON_TIME_DECIMALS = 5
 """Times in to_json() are rounded to 1e-5 s."""
 PAUSE_PREFIX = "_"

@@ -151,7 +151,7 @@ def loudness(symbol: str) -> float:
     """Roughly how loud a phoneme sounds (0 pause .. 1 vowel), for checking audio timing."""
     if is_pause(symbol):
         return 0.0
-    if any(symbol[:end] in VOWELS for end in range(len(symbol), 0, -1)) and symbol[0] not in "lmnr":
+    if _known_prefix(symbol) in VOWELS:
         return 1.0
     return 0.5 if symbol in VOICED_CONSONANTS else 0.2
 
@@ -169,16 +169,20 @@ def targets_for(symbol: str) -> tuple[Target, ...]:
     """
     if is_pause(symbol):
         return (REST,)
-    for end in range(len(symbol), 0, -1):
-        head = symbol[:end]
-        if head in VOWELS:
-            return VOWELS[head]
-        if head in CONSONANT_CLASS:
-            return (CONSONANTS[CONSONANT_CLASS[head]],)
+    head = _known_prefix(symbol)
+    if head in VOWELS:
+        return VOWELS[head]
+    if head in CONSONANT_CLASS:
+        return (CONSONANTS[CONSONANT_CLASS[head]],)
     return (_t(),)
 
 
 def is_known(symbol: str) -> bool:
     """Whether :func:`targets_for` finds the symbol (or a prefix of it) in the tables."""
-    return is_pause(symbol) or any(symbol[:end] in VOWELS or symbol[:end] in CONSONANT_CLASS
-                                   for end in range(len(symbol), 0, -1))
+    return is_pause(symbol) or _known_prefix(symbol) is not None
+
+
+def _known_prefix(symbol: str) -> str | None:
+    """The longest prefix of ``symbol`` that the vowel or consonant table knows, or None."""
+    return next((symbol[:end] for end in range(len(symbol), 0, -1)
+                 if symbol[:end] in VOWELS or symbol[:end] in CONSONANT_CLASS), None)
