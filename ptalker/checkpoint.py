@@ -6,7 +6,8 @@ A checkpoint is one ``torch.save`` file of plain containers (read back with
     format        CHECKPOINT_FORMAT
     ptalker       the package version that wrote it
     config        the training config as a dict (its 'model' entry builds the network)
-    topology      {"num_vertices": V, "faces_sha1": hash of the (F, 3) int64 faces}
+    topology      the mesh (ptalker.topology.Topology.to_checkpoint: template, faces, regions),
+                  plus "num_vertices" and "faces_sha1" (a hash of the faces) to tell meshes apart
     model         the state dict (floating tensors in ``weights_dtype``)
     extra         anything else the writer adds (optimizer state, epoch, metrics, speakers, ...)
 
@@ -25,6 +26,7 @@ import torch
 from ptalker import __version__
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
+from ptalker.topology import Topology
 
 CHECKPOINT_FORMAT = "ptalker-checkpoint-1"
 
@@ -40,12 +42,13 @@ def _cast(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch
             for name, t in state.items()}
 
 
-def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dict, faces: np.ndarray,
-                    num_vertices: int, extra: dict | None = None, weights_dtype: torch.dtype = torch.float32) -> None:
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dict, topology: Topology,
+                    extra: dict | None = None, weights_dtype: torch.dtype = torch.float32) -> None:
     """Write a checkpoint (see module docstring) atomically."""
     state = _cast(model.state_dict(), weights_dtype)
-    data = {"format": CHECKPOINT_FORMAT, "ptalker": __version__, "config": config,
-            "topology": {"num_vertices": int(num_vertices), "faces_sha1": faces_sha1(faces)},
+    mesh = {"num_vertices": topology.num_vertices, "faces_sha1": faces_sha1(topology.faces),
+            **topology.to_checkpoint()}
+    data = {"format": CHECKPOINT_FORMAT, "ptalker": __version__, "config": config, "topology": mesh,
             "model": state, "extra": extra or {}}
     with atomic_open(path, "wb") as handle:
         torch.save(data, handle)
@@ -68,15 +71,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise PtalkerError(f"{path}: not a ptalker checkpoint (expected format {CHECKPOINT_FORMAT})")
     return data
-
-
-def check_topology(checkpoint: dict, faces: np.ndarray, num_vertices: int, source: str) -> None:
-    """Raise PtalkerError unless the checkpoint was trained on this mesh topology."""
-    topo = checkpoint["topology"]
-    if topo["num_vertices"] != num_vertices or topo["faces_sha1"] != faces_sha1(faces):
-        raise PtalkerError(f"{source}: the checkpoint was trained on a mesh of {topo['num_vertices']} vertices "
-                           f"(faces {topo['faces_sha1'][:8]}), not this one ({num_vertices} vertices, faces "
-                           f"{faces_sha1(faces)[:8]}); use a checkpoint trained on this head")
 
 
 def load_state(model: torch.nn.Module, checkpoint: dict) -> None:

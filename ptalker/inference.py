@@ -27,6 +27,7 @@ from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_model import FlameModel
 from ptalker.flame.masks import RegionMasks
+from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
@@ -74,6 +75,12 @@ class Animator:
         self.head = head
         self.speakers: list[str] = list(checkpoint["extra"].get("speakers", []))
         self.fps = float(checkpoint["extra"].get("fps", 30.0))
+        self.rigid: np.ndarray | None = None
+        """Ids that move only with the head, when the model was trained on stabilized clips (its
+        reference clips are stabilized alike); else None."""
+        if checkpoint["config"].get("stabilize_head", False):
+            masks = RegionMasks.from_flame_masks(head.masks_path).all
+            self.rigid = rigid_region_ids(masks, f"{head.masks_path} (the checkpoint stabilizes reference clips)")
 
     @torch.no_grad()
     def style_vector(self, style: Style) -> torch.Tensor:
@@ -104,6 +111,8 @@ class Animator:
                                f"head, got {motion.shape}")
         template = np.median(motion, axis=0) if style.reference_template is None else \
             np.asarray(style.reference_template, dtype=np.float32)
+        if self.rigid is not None:
+            motion = remove_head_motion(motion, template, self.rigid).aligned.astype(np.float32)
         audio = torch.from_numpy(check_waveform(np.asarray(style.reference_audio, np.float32), "reference audio"))
         offsets = torch.from_numpy(motion - template)[None].to(self.device)
         audio_codes = self.model.audio_codes(audio[None].to(self.device), len(motion))

@@ -33,11 +33,12 @@ from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
-from ptalker.flame.masks import RegionMasks
 from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, topk_contrastive
 from ptalker.losses.motion import lip_gap_loss, lip_loss, reconstruction_loss, velocity_loss
+from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
 from ptalker.metrics.vertex_errors import lip_vertex_error
 from ptalker.models.ptalker import PTalker, PTalkerConfig
+from ptalker.topology import Topology
 
 AUDIO_RATE_HZ = 16000
 LOSS_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "contrastive", "kl", "orthogonality", "style_nce",
@@ -83,6 +84,9 @@ class TrainConfig:
     identity_fraction: float = 0.5
     """Share of batches decoded with identity styles (the rest with the partner clip's style)."""
     max_frames: int = 120
+    stabilize_head: bool = True
+    """Remove the head's rigid motion (Kabsch on the masks' scalp and ears) from training clips and
+    reference clips: speech does not predict head sway, and left in, its error swamps every loss."""
     """Training clips are cut to a random window of at most this many frames."""
     augment_p: float = 0.8
     """Share of training clips whose audio is augmented (:mod:`ptalker.audio.augment`)."""
@@ -110,9 +114,20 @@ def crop(item: SequenceItem, max_frames: int, fps: float, rng: np.random.Generat
     return dataclasses.replace(item, audio=audio, vertices=item.vertices[start:start + max_frames])
 
 
-def _prepare(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random.Generator) -> SequenceItem:
-    """A training clip: cropped, its audio augmented with probability ``config.augment_p``."""
-    item = crop(item, config.max_frames, fps, rng)
+def stabilized(item: SequenceItem, rigid: np.ndarray | None) -> SequenceItem:
+    """``item`` with its head's rigid motion removed (``rigid``: ids of vertices that move only with
+    the head), or ``item`` itself when ``rigid`` is None."""
+    if rigid is None:
+        return item
+    aligned = remove_head_motion(item.vertices.numpy(), item.template.numpy(), rigid).aligned
+    return dataclasses.replace(item, vertices=torch.from_numpy(aligned.astype(np.float32)))
+
+
+def _prepare(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random.Generator,
+             rigid: np.ndarray | None) -> SequenceItem:
+    """A training clip: cropped, stabilized (``rigid``: see :func:`stabilized`), its audio augmented
+    with probability ``config.augment_p``."""
+    item = stabilized(crop(item, config.max_frames, fps, rng), rigid)
     if rng.random() < config.augment_p:
         item = dataclasses.replace(item, audio=torch.from_numpy(augment(item.audio.numpy(), rng, config.augment)))
     return item
@@ -188,15 +203,17 @@ def _distributed() -> tuple[int, int]:
 
 
 @torch.no_grad()
-def validate(model: PTalker, dataset: TalkingHeadDataset, lip_ids: np.ndarray, device: torch.device) -> float:
-    """Pooled LVE of the val clips, each decoded with the style of another clip of its speaker."""
+def validate(model: PTalker, dataset: TalkingHeadDataset, lip_ids: np.ndarray, device: torch.device,
+             rigid: np.ndarray | None = None) -> float:
+    """Pooled LVE of the val clips (as recorded, head motion included), each decoded with the style
+    of another clip of its speaker (stabilized with ``rigid`` as in training)."""
     model.eval()
     preds, gts = [], []
     subjects = [name.subject for name in dataset.sequences]
     for index in range(len(dataset)):
         ref_index = other_clip(subjects, index)
         item = dataset[index]
-        ref = item if ref_index is None else dataset[ref_index]  # a lone clip is its own reference
+        ref = stabilized(item if ref_index is None else dataset[ref_index], rigid)  # a lone clip: its own reference
         ref_offsets = (ref.vertices - ref.template)[None].to(device)
         ref_audio = model.audio_codes(ref.audio[None].to(device), ref.vertices.shape[0])
         ref_motion = model.motion_codes(ref_offsets, ref.template[None].to(device))
@@ -258,8 +275,9 @@ class _Run:
     fps: float
     train_set: TalkingHeadDataset
     val_set: TalkingHeadDataset | None
-    masks: RegionMasks
-    faces: np.ndarray
+    topology: Topology
+    rigid: np.ndarray | None
+    """Ids of the vertices that move only with the head when ``stabilize_head``, else None."""
     model: PTalker
     objective: torch.nn.Module
     optimizer: torch.optim.Optimizer
@@ -285,11 +303,13 @@ def _setup(config: TrainConfig) -> _Run:
     val_set = TalkingHeadDataset(root, spec, "val") if "val" in spec.splits else None
     if len(train_set) == 0:
         raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
-    head = _head_for(train_set, root)
-    own_masks = root / "FLAME_masks.pkl"  # the data set's own, else the head model's
-    masks = RegionMasks.from_flame_masks(own_masks if own_masks.is_file() else head.masks_path)
+    topology = Topology.of_data(root, spec, train_set.templates)
+    masks = topology.masks
+    rigid = rigid_region_ids(masks.all, f"{masks.source} (stabilize_head=true; set it false for meshes without "
+                                        "them, e.g. BIWI, whose head motion is removed already)") \
+        if config.stabilize_head else None
     model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
-    model = PTalker(model_config, head.template.cpu().numpy(), head.faces, masks.all.get("face")).to(device)
+    model = PTalker(model_config, topology.template, topology.faces, masks.all.get("face")).to(device)
     pairs = tuple(torch.as_tensor(masks.all[key], device=device) for key in ("lip_contact_upper", "lip_contact_lower")) \
         if "lip_contact_upper" in masks.all else None
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
@@ -307,7 +327,7 @@ def _setup(config: TrainConfig) -> _Run:
     if world > 1:  # gradients are averaged over processes in backward
         objective = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
     return _Run(dataclasses.replace(config, model=model_config), rank, world, device, spec.fps, train_set, val_set,
-                masks, head.faces, model, objective, optimizer, schedule, sampler,
+                topology, rigid, model, objective, optimizer, schedule, sampler,
                 torch.as_tensor(masks.lips, device=device), pairs, out, state)
 
 
@@ -325,7 +345,7 @@ def _run_epoch(run: _Run, epoch: int, progress: bool) -> None:
     for batch_ids in bar:
         if config.max_steps and state["step"] >= config.max_steps:
             break
-        batch = collate_sequences([_prepare(run.train_set[i], config, run.fps, rng) for i in batch_ids]).to(run.device)
+        batch = collate_sequences([_prepare(run.train_set[i], config, run.fps, rng, run.rigid) for i in batch_ids]).to(run.device)
         use_identity = bool(rng.random() < config.identity_fraction)
         with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=amp):
             terms = run.objective(batch, config.losses, use_identity, run.lip_ids, run.lip_pairs)
@@ -347,17 +367,17 @@ def _run_epoch(run: _Run, epoch: int, progress: bool) -> None:
 def _end_epoch(run: _Run, seconds: float) -> None:
     """Rank 0: validate, log, keep best.pt when val LVE improved, write last.pt (atomically)."""
     state, epoch = run.state, run.state["epoch"]
-    val_lve = validate(run.model, run.val_set, run.masks.lips, run.device) if run.val_set else float("nan")
+    val_lve = float("nan") if run.val_set is None else \
+        validate(run.model, run.val_set, run.topology.masks.lips, run.device, run.rigid)
     _write_log(run.out / "val_log.csv", {"epoch": epoch, "step": state["step"], "val_lve": val_lve})
     state["seconds"] = seconds
     config_dict = dataclasses.asdict(run.config)
-    extra = {"speakers": run.train_set.style_subjects, "lip_ids": run.masks.lips.tolist(), "fps": run.fps}
-    num_vertices = run.model.num_vertices
+    extra = {"speakers": run.train_set.style_subjects, "fps": run.fps}
     if val_lve < state["best"] or not np.isfinite(state["best"]):  # without a val split: the last is best
         state["best"] = val_lve
-        save_checkpoint(run.out / "best.pt", run.model, config_dict, run.faces, num_vertices,
+        save_checkpoint(run.out / "best.pt", run.model, config_dict, run.topology,
                         {**extra, "epoch": epoch, "val_lve": val_lve})
-    save_checkpoint(run.out / "last.pt", run.model, config_dict, run.faces, num_vertices,
+    save_checkpoint(run.out / "last.pt", run.model, config_dict, run.topology,
                     {**extra, "train_state": {**state, "optimizer": run.optimizer.state_dict(),
                                               "schedule": run.schedule.state_dict()}})
 
@@ -376,19 +396,6 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         dist.barrier()
     state = run.state
     return TrainResult(run.out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
-
-
-def _head_for(dataset: TalkingHeadDataset, root: Path):
-    """The head model in use, checked against the data's vertex count (its faces and template
-    define the checkpoint's topology and the mesh graph)."""
-    from ptalker.flame.flame_model import FlameModel
-
-    head = FlameModel.load()
-    count = next(iter(dataset.templates.values())).shape[0]
-    if count != head.num_vertices:
-        raise PtalkerError(f"{root}: meshes of {count} vertices, but the head model in use has {head.num_vertices} "
-                           "(set PTALKER_FLAME_DIR to the FLAME directory of this data)")
-    return head
 
 
 def _resume(path: Path, model: PTalker, optimizer, schedule) -> dict:

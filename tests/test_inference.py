@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from ptalker import inference
 from conftest import TINY_MODEL
@@ -12,6 +15,7 @@ from ptalker.cli import main
 from ptalker.data.layout import load_templates
 from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
+from ptalker.flame.masks import RegionMasks
 from ptalker.inference import Style, load_model
 from ptalker.train import load_train_config, train
 
@@ -57,6 +61,24 @@ def test_styles(trained, animator):
     half = animator.style_vector(Style(mix=[(Style(speaker="S01"), 1.0), (Style(speaker="S02"), 1.0)]))
     ends = [animator.style_vector(Style(speaker=s)) for s in ("S01", "S02")]
     np.testing.assert_allclose(half.numpy(), (0.5 * (ends[0] + ends[1])).numpy(), atol=1e-6)
+
+
+def test_reference_style_ignores_head_motion(trained, animator):
+    """The checkpoint was trained on stabilized clips (the default), so a reference clip's style
+    does not change when the whole head turns and shifts; a changed face does."""
+    corpus, _ = trained
+    style = reference(corpus, "S03_sentence04", animator.model.num_vertices)
+    assert animator.rigid is not None
+    turn = Rotation.from_rotvec(np.linspace([0.0, 0.0, 0.0], [0.1, 0.25, -0.05], len(style.reference_motion)))
+    moved = np.einsum("tij,tvj->tvi", turn.as_matrix(), style.reference_motion) + np.array([0.004, -0.01, 0.02])
+    turned = dataclasses.replace(style, reference_motion=moved.astype(np.float32))
+    np.testing.assert_allclose(animator.style_vector(turned).numpy(), animator.style_vector(style).numpy(),
+                               atol=1e-4)
+    lips = RegionMasks.from_flame_masks(animator.head.masks_path).lips
+    raised = style.reference_motion.copy()
+    raised[:, lips, 1] += 0.002  # lips held 2 mm higher
+    changed = dataclasses.replace(style, reference_motion=raised)
+    assert not np.allclose(animator.style_vector(changed).numpy(), animator.style_vector(style).numpy(), atol=1e-4)
 
 
 def test_style_errors(animator):

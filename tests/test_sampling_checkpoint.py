@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ptalker.checkpoint import check_topology, load_checkpoint, load_state, save_checkpoint
+from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
+from ptalker.flame.masks import RegionMasks
+from ptalker.topology import Topology
 from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.errors import PtalkerError
 
@@ -47,10 +49,14 @@ def test_needs_pairs():
         SpeakerPairSampler(["A", "B"], 2)
 
 
+def triangle() -> Topology:
+    masks = RegionMasks(lips=np.array([0, 1]), upper_face=np.array([2]), source="test", all={"face": np.array([1])})
+    return Topology(np.eye(3, dtype=np.float32), np.array([[0, 1, 2]]), masks)
+
+
 def test_checkpoint_round_trip(tmp_path):
     model = torch.nn.Linear(3, 2)
-    faces = np.array([[0, 1, 2]])
-    save_checkpoint(tmp_path / "c.pt", model, {"model": {"width": 3}}, faces, 3, extra={"epoch": 4},
+    save_checkpoint(tmp_path / "c.pt", model, {"model": {"width": 3}}, triangle(), extra={"epoch": 4},
                     weights_dtype=torch.float16)
     data = load_checkpoint(tmp_path / "c.pt")
     assert data["config"] == {"model": {"width": 3}} and data["extra"]["epoch"] == 4
@@ -59,9 +65,14 @@ def test_checkpoint_round_trip(tmp_path):
     load_state(other, data)
     assert other.weight.dtype == torch.float32
     assert torch.allclose(other.weight, model.weight, atol=1e-3)
-    check_topology(data, faces, 3, "c.pt")
-    with pytest.raises(PtalkerError, match="trained on a mesh of 3 vertices"):
-        check_topology(data, np.array([[0, 2, 1]]), 3, "c.pt")
+    mesh = Topology.from_checkpoint(data["topology"], "c.pt")
+    np.testing.assert_array_equal(mesh.template, np.eye(3))
+    np.testing.assert_array_equal(mesh.faces, [[0, 1, 2]])
+    assert mesh.masks.lips.tolist() == [0, 1] and mesh.masks.upper_face.tolist() == [2]
+    assert mesh.masks.all["face"].tolist() == [1] and mesh.masks.source == "test"
+    assert data["topology"]["num_vertices"] == 3
+    with pytest.raises(PtalkerError, match="stores no mesh"):
+        Topology.from_checkpoint({"num_vertices": 3}, "old.pt")
     with pytest.raises(PtalkerError, match="do not fit"):
         load_state(torch.nn.Linear(3, 3), data)  # strict: shapes must match
 
@@ -81,7 +92,7 @@ def test_export_checkpoint(tmp_path):
     from ptalker.checkpoint import export_checkpoint
 
     model = torch.nn.Linear(3, 2)
-    save_checkpoint(tmp_path / "last.pt", model, {}, np.array([[0, 1, 2]]), 3,
+    save_checkpoint(tmp_path / "last.pt", model, {}, triangle(),
                     extra={"train_state": {"optimizer": {"big": torch.zeros(1000)}}, "fps": 30.0})
     export_checkpoint(tmp_path / "last.pt", tmp_path / "ship.pt")
     data = load_checkpoint(tmp_path / "ship.pt")

@@ -4,10 +4,12 @@ distributed training (gloo on CPU) launched by torchrun."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,6 +61,28 @@ def test_resume_repeats_an_uninterrupted_run(corpus, tmp_path):
     for name, value in whole["model"].items():
         assert torch.allclose(value, parts["model"][name], atol=1e-5), name
     assert [r["step"] for r in rows(tmp_path / "parts" / "train_log.csv")] == ["1", "2", "3", "4"]
+
+
+def test_stabilized_clips_lose_head_motion(corpus, standin_dir):
+    """Training clips are stabilized: a clip turned and shifted as a whole comes back as it was."""
+    from scipy.spatial.transform import Rotation
+
+    from ptalker.data.dataset import TalkingHeadDataset
+    from ptalker.data.splits import get_dataset_spec
+    from ptalker.flame.masks import RegionMasks
+    from ptalker.metrics.face_measures import rigid_region_ids
+    from ptalker.train import stabilized
+
+    item = TalkingHeadDataset(corpus, get_dataset_spec("custom", corpus / "dataset.yaml"), "train")[0]
+    rigid = rigid_region_ids(RegionMasks.from_flame_masks(standin_dir / "FLAME_masks.pkl").all, "stand-in")
+    still = stabilized(item, rigid).vertices
+    turn = torch.from_numpy(Rotation.from_rotvec([0.2, -0.1, 0.05]).as_matrix()).float()
+    moved = dataclasses.replace(item, vertices=still @ turn.T + torch.tensor([0.01, 0.0, -0.02]))
+    assert (moved.vertices - still).abs().max() > 5e-3
+    assert (stabilized(moved, rigid).vertices - still).abs().max() < 1e-5
+    assert stabilized(item, None) is item
+    with pytest.raises(PtalkerError, match="scalp"):
+        rigid_region_ids({"left_ear": np.arange(3)}, "masks.pkl")
 
 
 def test_bad_batch_size(corpus, tmp_path):

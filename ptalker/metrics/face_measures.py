@@ -106,11 +106,10 @@ class FaceSets:
         if ids[CORNERS_KEY].size != 2:
             raise PtalkerError(f"{source}: {CORNERS_KEY} has {ids[CORNERS_KEY].size} ids, "
                                "expected 2 (left, right)")
-        rigid = np.unique(np.concatenate([ids[key] for key in RIGID_KEYS]))
         return cls(lip_upper=ids[LIP_KEYS[0]], lip_lower=ids[LIP_KEYS[1]],
                    lid_upper=tuple(ids[pair[0]] for pair in LID_KEYS),
                    lid_lower=tuple(ids[pair[1]] for pair in LID_KEYS),
-                   mouth_corners=ids[CORNERS_KEY], rigid=rigid, lips=ids[LIPS_REGION_KEY],
+                   mouth_corners=ids[CORNERS_KEY], rigid=rigid_region_ids(masks, source), lips=ids[LIPS_REGION_KEY],
                    brows=ids[BROWS_REGION_KEY], source=source)
 
     @classmethod
@@ -182,6 +181,16 @@ def _fit_head(vertices: np.ndarray, template: np.ndarray,
     rotation = np.einsum("tji,tkj->tik", vt, u)  # (T, 3, 3) R = V U^T
     translation = target_mean - np.einsum("tij,j->ti", rotation, source_mean)  # (T, 3)
     return rotation, translation
+
+
+def rigid_region_ids(masks: dict[str, np.ndarray], source: str) -> np.ndarray:
+    """(R,) the ids of ``masks``' regions that move only with the head (scalp and ears), for
+    :func:`remove_head_motion`; ``source`` names the masks in the error when they lack them."""
+    missing = [key for key in RIGID_KEYS if key not in masks]
+    if missing:
+        raise PtalkerError(f"{source}: no region(s) {', '.join(missing)}; removing head motion needs "
+                           f"{', '.join(RIGID_KEYS)} (FLAME_masks.pkl has them)")
+    return np.unique(np.concatenate([np.asarray(masks[key]).astype(np.int64).ravel() for key in RIGID_KEYS]))
 
 
 def remove_head_motion(vertices: np.ndarray, template: np.ndarray, rigid_ids: np.ndarray) -> HeadMotion:

@@ -10,7 +10,9 @@ Every frame is decoded at once (no step-by-step loop, so T frames cost one pass)
 - the style vector is added to every query, and modulates each layer's output (FiLM).
 
 The output is a vertex offset per frame through a low-rank motion basis (D -> K -> V*3), whose
-last layer starts at zero so an untrained model predicts the template.
+last layer starts at zero so an untrained model predicts the template. The style also scales and
+shifts the K basis coefficients directly (after the last norm, which would undo a FiLM scale):
+the amplitude of motion and a resting expression are one step from the style vector.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class MotionDecoder(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(dim, heads, ff, style_dim, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.to_basis = nn.Linear(dim, basis)
+        self.style_out = nn.Linear(style_dim, 2 * basis)  # per-coefficient gain and shift
+        nn.init.zeros_(self.style_out.weight)
+        nn.init.zeros_(self.style_out.bias)
         self.basis = nn.Linear(basis, num_vertices * 3)
         nn.init.zeros_(self.basis.weight)
         nn.init.zeros_(self.basis.bias)
@@ -97,7 +102,9 @@ class MotionDecoder(nn.Module):
         x = audio + self.style_in(style)[:, None]
         for layer in self.layers:
             x = layer(x, audio, style, self_bias, cross_bias)
-        offsets = self.basis(self.to_basis(self.norm(x)))  # (B, T, V*3)
+        gain, shift = self.style_out(style).chunk(2, dim=-1)  # (B, K) each
+        coefficients = self.to_basis(self.norm(x)) * (1 + gain[:, None]) + shift[:, None]  # (B, T, K)
+        offsets = self.basis(coefficients)  # (B, T, V*3)
         return offsets.reshape(B, T, self.num_vertices, 3)
 
     @staticmethod

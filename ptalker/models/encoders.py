@@ -3,7 +3,9 @@
 - :class:`ContentEncoder`: what is said, frame by frame, as a diagonal Gaussian (mu, logvar)
   (B, T, C), from a short temporal convolution stack (a frame sees about 0.2 s around it).
 - :class:`StyleEncoder`: how it is said, one vector (B, S) per clip: temporal convolutions, then
-  attention pooling over the real frames.
+  attentive statistics pooling over the real frames (the attention-weighted mean and standard
+  deviation, as in speaker embeddings: the mean carries resting offsets such as a smile, the
+  deviation the amplitude of motion).
 """
 
 from __future__ import annotations
@@ -55,12 +57,14 @@ class StyleEncoder(nn.Module):
         super().__init__()
         self.body = _TemporalConvs(d_in, dim, layers, dropout)
         self.score = nn.Linear(dim, 1)
-        self.out = nn.Linear(dim, dim)
+        self.out = nn.Linear(2 * dim, dim)
 
     def forward(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(features, frame_mask)  # (B, T, S)
         score = self.score(h).squeeze(-1)  # (B, T)
         if frame_mask is not None:
             score = score.masked_fill(~frame_mask, float("-inf"))
-        weights = torch.softmax(score, dim=1)  # (B, T)
-        return self.out((weights[..., None] * h).sum(dim=1))
+        weights = torch.softmax(score, dim=1)[..., None]  # (B, T, 1)
+        mean = (weights * h).sum(dim=1)  # (B, S)
+        std = ((weights * (h - mean[:, None]).square()).sum(dim=1) + 1e-5).sqrt()  # (B, S)
+        return self.out(torch.cat([mean, std], dim=-1))
