@@ -31,7 +31,6 @@ from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequ
 from ptalker.data.synth.checks import CLOSED_GAP_M, bilabial_gaps
 from ptalker.data.synth.corpus import load_alignment
 from ptalker.evaluate import evaluate
-from ptalker.flame.masks import RegionMasks
 from ptalker.inference import load_model
 from ptalker.metrics.face_measures import FaceSets, lip_gap, style_statistics
 from ptalker.metrics.vertex_errors import lip_max_sq_distance
@@ -115,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for way in ("reference", "other", "neutral"):
         dirs[way] = evaluate(args.checkpoint, args.data, args.out / way, style=way).pred_dir
     animator = load_model(args.checkpoint)
-    lips = RegionMasks.from_flame_masks(animator.head.masks_path).lips
+    lips = animator.topology.masks.lips
     errors = {way: lip_errors(folder, args.data, lips) for way, folder in dirs.items()}
     errors["template"] = template_errors(args.data, list(errors["reference"]), lips)
     pooled = {way: float(np.concatenate(list(e.values())).mean()) for way, e in errors.items()}  # field LVE

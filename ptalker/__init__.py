@@ -1,7 +1,7 @@
 """ptalker: speech-driven, personalized FLAME head animation (PTalker, ACM MM 2025).
 
 >>> import ptalker
->>> model = ptalker.load_model()                  # the shipped checkpoint, on the head in use
+>>> model = ptalker.load_model()                  # the shipped checkpoint (it holds its mesh)
 >>> result = model.animate("speech.wav", style=ptalker.Style(speaker="S01"))
 """
 

@@ -21,14 +21,13 @@ import numpy as np
 import torch
 
 from ptalker.audio.io import check_waveform, load_audio
-from ptalker.checkpoint import check_topology, load_checkpoint, load_state
+from ptalker.checkpoint import load_checkpoint, load_state
 from ptalker.config import from_dict
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
-from ptalker.flame.flame_model import FlameModel
-from ptalker.flame.masks import RegionMasks
 from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
 from ptalker.models.ptalker import PTalker, PTalkerConfig
+from ptalker.topology import Topology
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
 WINDOW_FRAMES = 300
@@ -69,18 +68,18 @@ class Animation:
 class Animator:
     """A trained PTalker ready to animate (see :func:`load_model`)."""
 
-    def __init__(self, model: PTalker, checkpoint: dict, head: FlameModel, device: torch.device) -> None:
+    def __init__(self, model: PTalker, checkpoint: dict, topology: Topology, device: torch.device) -> None:
         self.model = model.eval()
         self.device = device
-        self.head = head
+        self.topology = topology
+        """The mesh the model animates (its template is the default face)."""
         self.speakers: list[str] = list(checkpoint["extra"].get("speakers", []))
         self.fps = float(checkpoint["extra"].get("fps", 30.0))
         self.rigid: np.ndarray | None = None
         """Ids that move only with the head, when the model was trained on stabilized clips (its
         reference clips are stabilized alike); else None."""
         if checkpoint["config"].get("stabilize_head", False):
-            masks = RegionMasks.from_flame_masks(head.masks_path).all
-            self.rigid = rigid_region_ids(masks, f"{head.masks_path} (the checkpoint stabilizes reference clips)")
+            self.rigid = rigid_region_ids(topology.masks.all, f"{topology.masks.source} (stabilize_head)")
 
     @torch.no_grad()
     def style_vector(self, style: Style) -> torch.Tensor:
@@ -123,7 +122,8 @@ class Animator:
     def animate(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
                 template: np.ndarray | None = None) -> Animation:
         """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
-        speaker id, or None for the neutral style) on ``template`` (V, 3) (default: the head's)."""
+        speaker id, or None for the neutral style) on ``template`` (V, 3) (default: the
+        checkpoint's mesh)."""
         if isinstance(audio, (str, os.PathLike)):
             audio = load_audio(audio)
         audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
@@ -131,10 +131,13 @@ class Animator:
             vector = self.model.neutral_style()
         else:
             vector = self.style_vector(Style(speaker=style) if isinstance(style, str) else style)
-        base = self.head.template.cpu().numpy() if template is None else np.asarray(template, np.float32)
+        base = self.topology.template if template is None else np.asarray(template, np.float32)
+        if base.shape != (self.model.num_vertices, 3):
+            raise PtalkerError(f"template: expected ({self.model.num_vertices}, 3) vertices of the checkpoint's mesh, "
+                               f"got {base.shape}")
         num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
         offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames)
-        return Animation((base[None] + offsets).astype(np.float32), self.fps, self.head.faces)
+        return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
 
     def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int) -> np.ndarray:
         """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap."""
@@ -158,18 +161,15 @@ class Animator:
         return out / weight[:, None, None]
 
 
-def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu",
-               flame_dir: str | os.PathLike | None = None) -> Animator:
-    """The PTalker in ``checkpoint`` (default: the shipped one), on the head model in use."""
+def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> Animator:
+    """The PTalker in ``checkpoint`` (default: the shipped one) on the mesh it was trained on."""
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     data = load_checkpoint(path)
-    head = FlameModel.load(flame_dir)
-    check_topology(data, head.faces, head.num_vertices, str(path))
+    topology = Topology.from_checkpoint(data["topology"], str(path))
     config = from_dict(PTalkerConfig, data["config"]["model"], f"{path}: model")
-    masks = RegionMasks.from_flame_masks(head.masks_path).all if head.masks_path else {}
-    model = PTalker(config, head.template.cpu().numpy(), head.faces, masks.get("face"))
+    model = PTalker(config, topology.template, topology.faces, topology.masks.all.get("face"))
     load_state(model, data)
-    return Animator(model.to(device), data, head, torch.device(device))
+    return Animator(model.to(device), data, topology, torch.device(device))
 
 
 @dataclass

@@ -177,6 +177,7 @@ def test_convert_normalises_like_the_field_and_reloads(tmp_path):
     templates = load_templates(out)
     assert sorted(templates) == ["F2", "M1"] and templates["F2"].shape == (N, 3)
     assert json.loads((out / "layout.json").read_text())["normalization"] == "codetalker"
+    np.testing.assert_array_equal(np.load(out / "faces.npy"), faces)  # the topology training needs
     train = TalkingHeadDataset(out, BIWI, "train")
     assert [n.stem for n in train.sequences] == ["F2_e01", "F2_e02"]
     assert train.num_missing == 6 * 32 - 2

@@ -15,7 +15,6 @@ from ptalker.cli import main
 from ptalker.data.layout import load_templates
 from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
-from ptalker.flame.masks import RegionMasks
 from ptalker.inference import Style, load_model
 from ptalker.train import load_train_config, train
 
@@ -74,7 +73,7 @@ def test_reference_style_ignores_head_motion(trained, animator):
     turned = dataclasses.replace(style, reference_motion=moved.astype(np.float32))
     np.testing.assert_allclose(animator.style_vector(turned).numpy(), animator.style_vector(style).numpy(),
                                atol=1e-4)
-    lips = RegionMasks.from_flame_masks(animator.head.masks_path).lips
+    lips = animator.topology.masks.lips
     raised = style.reference_motion.copy()
     raised[:, lips, 1] += 0.002  # lips held 2 mm higher
     changed = dataclasses.replace(style, reference_motion=raised)

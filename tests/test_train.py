@@ -85,6 +85,60 @@ def test_stabilized_clips_lose_head_motion(corpus, standin_dir):
         rigid_region_ids({"left_ear": np.arange(3)}, "masks.pkl")
 
 
+def write_grid_dataset(root, side=12, fps=25):
+    """A data set on its own mesh (not the head's: a side x side grid, as BIWI is its own
+    topology): ROOT/faces.npy, regions/lve.txt and fdd.txt, and a 'mouth' row that opens with the
+    loudness of noise bursts. Returns the faces."""
+    import soundfile
+
+    from ptalker.data.layout import save_templates
+
+    for folder in ("regions", "wav", "vertices_npy"):
+        (root / folder).mkdir(parents=True)
+    y, x = np.mgrid[0:side, 0:side]
+    template = np.stack([x, y, np.zeros_like(x)], -1).reshape(-1, 3).astype(np.float32) * 0.01
+    quads = (y * side + x)[:-1, :-1].ravel()
+    faces = np.concatenate([np.stack([quads, quads + 1, quads + side], 1),
+                            np.stack([quads + 1, quads + side + 1, quads + side], 1)])
+    np.save(root / "faces.npy", faces)
+    lips = np.arange(side) + side * (side // 3)
+    (root / "regions" / "lve.txt").write_text(", ".join(map(str, lips)))
+    (root / "regions" / "fdd.txt").write_text(", ".join(map(str, np.arange(side) + side * (side - 2))))
+    rng = np.random.default_rng(0)
+    templates = {"A": template, "B": template + 0.002}
+    samples_per_frame = 16000 // fps
+    for subject, base in templates.items():
+        for k in range(1, 6):
+            loud = rng.random(fps) < 0.5  # (T,) one second of frames
+            audio = np.repeat(loud, samples_per_frame) * rng.normal(size=fps * samples_per_frame) * 0.3
+            soundfile.write(root / "wav" / f"{subject}_s{k:02d}.wav", audio, 16000, subtype="PCM_16")
+            frames = np.repeat(base[None], fps, axis=0)
+            frames[:, lips, 1] -= 0.004 * loud[:, None]
+            np.save(root / "vertices_npy" / f"{subject}_s{k:02d}.npy", frames.reshape(fps, -1))
+    save_templates(root / "templates.pkl", templates)
+    (root / "dataset.yaml").write_text(
+        f"name: grid\nfps: {fps}\nfps_on_disk: {fps}\nnum_vertices: null\nregions: index_files\n"
+        "condition_subjects: [A, B]\nsplits:\n  train: {subjects: [A, B], sentences: [s01, s02, s03, s04]}\n"
+        "  val: {subjects: [A, B], sentences: [s05]}\n")
+    return faces
+
+
+def test_data_set_with_its_own_mesh(tmp_path):
+    """A topology other than the head model's (as BIWI): the checkpoint carries the mesh, and the
+    trained model animates it; stabilizing needs scalp and ears, which such meshes lack."""
+    from ptalker.inference import load_model
+
+    faces = write_grid_dataset(tmp_path / "grid")
+    with pytest.raises(PtalkerError, match="stabilize_head"):
+        train(config(tmp_path / "grid", tmp_path / "run"), progress=False)
+    train(config(tmp_path / "grid", tmp_path / "run", "stabilize_head=false", "max_frames=20"), progress=False)
+    animator = load_model(tmp_path / "run" / "best.pt")
+    result = animator.animate(np.random.default_rng(1).normal(size=8000).astype(np.float32) * 0.1, "B")
+    assert result.vertices.shape == (12, 144, 3) and result.fps == 25.0
+    np.testing.assert_array_equal(result.faces, faces)
+    assert animator.topology.masks.lips.tolist() == list(range(48, 60))
+
+
 def test_bad_batch_size(corpus, tmp_path):
     with pytest.raises(PtalkerError, match="batch_size"):
         train(config(corpus, tmp_path / "x", "batch_size=64"), progress=False)

@@ -39,7 +39,8 @@ files. With ``normalize=False`` the raw coordinates are written unchanged.
 
 Written under OUT: ``wav/<subject>_<sentence>.wav`` (a byte copy of the raw audio),
 ``vertices_npy/<subject>_<sentence>.npy`` (T, 23370*3) float32 at 25 fps, ``templates.pkl``
-({subject: (23370, 3) float32}) and ``layout.json`` ({"fps": 25, "normalization": ...}).
+({subject: (23370, 3) float32}), ``faces.npy`` ((F, 3) int64, the rigid scans' triangles, which
+training needs: :mod:`ptalker.topology`) and ``layout.json`` ({"fps": 25, "normalization": ...}).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from ptalker.data.layout import TEMPLATES_FILE, ConversionReport, SequenceName, 
 from ptalker.data.splits import BIWI_TEST_B, BIWI_TRAIN, LAYOUT_INFO_FILE
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open, save_json, save_npy
+from ptalker.topology import FACES_FILE
 
 VL_HEADER = struct.Struct("<I")
 """The .vl header: the vertex count as a little-endian uint32."""
@@ -242,6 +244,11 @@ def _load_templates(raw_dir: Path, normalize: bool, skipped: list) -> dict[str, 
             skipped.append((f"{subject}_*", str(err)))
             continue
         templates[subject] = (faces, template)
+    first = next(iter(templates.values()), None)
+    for subject, (faces, _) in list(templates.items()):
+        if not np.array_equal(faces, first[0]):  # one data set, one topology
+            skipped.append((f"{subject}_*", f"{SCANS_DIR}/{subject}.obj: its triangles differ from the other scans'"))
+            del templates[subject]
     return templates
 
 
@@ -303,7 +310,7 @@ def convert_biwi(raw_dir: str | os.PathLike, out_root: str | os.PathLike, overwr
         first = f" (first problem: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
         raise PtalkerError(f"{raw_dir}: no BIWI sequence with frames, audio and a rigid scan "
                            f"found{first}; expected {EXPECTED_LAYOUT}")
-    outputs = [out_root / TEMPLATES_FILE, out_root / LAYOUT_INFO_FILE]
+    outputs = [out_root / TEMPLATES_FILE, out_root / FACES_FILE, out_root / LAYOUT_INFO_FILE]
     for name, _, _ in planned:
         outputs += [vertices_path(out_root, name), wav_path(out_root, name)]
     refuse_overwrite(outputs, overwrite)
@@ -311,6 +318,7 @@ def convert_biwi(raw_dir: str | os.PathLike, out_root: str | os.PathLike, overwr
     save_json(out_root / LAYOUT_INFO_FILE, {
         "fps": BIWI_FPS, "normalization": NORMALIZATION_CODETALKER if normalize else NORMALIZATION_NONE})
     save_templates(out_root / TEMPLATES_FILE, {s: mesh for s, (_, mesh) in templates.items()})
+    save_npy(out_root / FACES_FILE, next(iter(templates.values()))[0])
     written, frames, seconds = [], 0, 0.0
     for name, source, audio in planned:
         try:
