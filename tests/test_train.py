@@ -8,6 +8,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
 from ptalker.train import LOSS_TERMS, load_train_config, train
 
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +139,14 @@ def test_data_set_with_its_own_mesh(tmp_path):
     assert result.vertices.shape == (12, 144, 3) and result.fps == 25.0
     np.testing.assert_array_equal(result.faces, faces)
     assert animator.topology.masks.lips.tolist() == list(range(48, 60))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_train_configs_parse(path):
+    """Every shipped training config names only known keys, and its data set spec exists."""
+    config = load_train_config(path)
+    assert config.epochs > 0 and config.model.content_dim > 0
+    assert not config.dataset or (ROOT / config.dataset).is_file()
 
 
 def test_bad_batch_size(corpus, tmp_path):
