@@ -8,6 +8,9 @@ different test speaker, the neutral style, and the static template (no motion). 
 written to OUT/model_quality.json:
 
 - LVE (field definition, m^2) and its square root in mm for each way;
+- the same against the ground truth with its head motion removed (Kabsch on scalp and ears), and
+  the "head-motion floor": the LVE of that stabilized ground truth itself. The corpus's head sway
+  is a random process speech does not predict, so no model gets below about the floor;
 - the share of sequences whose own-reference LVE beats the other-speaker LVE;
 - lips sealed (gap < 1 mm) on /p b m/ with the own reference (ptalker.data.synth.checks);
 - style error: |predicted - ground truth| style statistics per speaker (each statistic scaled by
@@ -32,7 +35,7 @@ from ptalker.data.synth.checks import CLOSED_GAP_M, bilabial_gaps
 from ptalker.data.synth.corpus import load_alignment
 from ptalker.evaluate import evaluate
 from ptalker.inference import load_model
-from ptalker.metrics.face_measures import FaceSets, lip_gap, style_statistics
+from ptalker.metrics.face_measures import FaceSets, lip_gap, remove_head_motion, style_statistics
 from ptalker.metrics.vertex_errors import lip_max_sq_distance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,24 +43,31 @@ THREADS = 2
 LENGTHS_S = (5, 10, 30, 60)
 
 
-def lip_errors(pred_dir: Path, data: Path, lips: np.ndarray) -> dict[str, np.ndarray]:
-    """{stem: (T,) per-frame max squared lip distance} of the predictions in pred_dir."""
+def lip_errors(pred_dir: Path, truth: dict[str, np.ndarray], lips: np.ndarray) -> dict[str, np.ndarray]:
+    """{stem: (T,) per-frame max squared lip distance} of the predictions in pred_dir against
+    ``truth`` {stem: (T, V, 3)}."""
     out = {}
     for path in sorted(pred_dir.glob("*.npy")):
-        gt = load_vertex_sequence(data / "vertices_npy" / path.name)
+        gt = truth[path.stem]
         pred = np.load(path)[:len(gt)]
         out[path.stem] = lip_max_sq_distance(pred, gt[:len(pred)], lips)
     return out
 
 
-def template_errors(data: Path, stems: list[str], lips: np.ndarray) -> dict[str, np.ndarray]:
+def ground_truth(data: Path, stems: list[str], sets: FaceSets) -> tuple[dict, dict]:
+    """({stem: (T, V, 3) as recorded}, {stem: the same with head motion removed})."""
+    templates = load_templates(data)
+    recorded = {stem: load_vertex_sequence(data / "vertices_npy" / f"{stem}.npy") for stem in stems}
+    still = {stem: remove_head_motion(v, templates[stem.rsplit("_", 1)[0]], sets.rigid).aligned.astype(np.float32)
+             for stem, v in recorded.items()}
+    return recorded, still
+
+
+def template_errors(data: Path, recorded: dict[str, np.ndarray], lips: np.ndarray) -> dict[str, np.ndarray]:
     """The same for the static template (the subject's neutral face in every frame)."""
     templates = load_templates(data)
-    out = {}
-    for stem in stems:
-        gt = load_vertex_sequence(data / "vertices_npy" / f"{stem}.npy")
-        out[stem] = lip_max_sq_distance(np.broadcast_to(templates[stem.rsplit("_", 1)[0]], gt.shape), gt, lips)
-    return out
+    return {stem: lip_max_sq_distance(np.broadcast_to(templates[stem.rsplit("_", 1)[0]], gt.shape), gt, lips)
+            for stem, gt in recorded.items()}
 
 
 def seal_rate(pred_dir: Path, data: Path, sets: FaceSets) -> float:
@@ -115,13 +125,20 @@ def main(argv: list[str] | None = None) -> int:
         dirs[way] = evaluate(args.checkpoint, args.data, args.out / way, style=way).pred_dir
     animator = load_model(args.checkpoint)
     lips = animator.topology.masks.lips
-    errors = {way: lip_errors(folder, args.data, lips) for way, folder in dirs.items()}
-    errors["template"] = template_errors(args.data, list(errors["reference"]), lips)
+    stems = sorted(path.stem for path in dirs["reference"].glob("*.npy"))
+    recorded, still = ground_truth(args.data, stems, sets)
+    errors = {way: lip_errors(folder, recorded, lips) for way, folder in dirs.items()}
+    errors["template"] = template_errors(args.data, recorded, lips)
     pooled = {way: float(np.concatenate(list(e.values())).mean()) for way, e in errors.items()}  # field LVE
+    floor = float(np.concatenate([lip_max_sq_distance(still[s], recorded[s], lips) for s in stems]).mean())
+    stabilized = {way: float(np.concatenate(list(lip_errors(folder, still, lips).values())).mean())
+                  for way, folder in dirs.items()}
     own_wins = np.mean([errors["reference"][s].mean() < errors["other"][s].mean() for s in errors["reference"]])
     result = {
         "lve": pooled,
         "lve_sqrt_mm": {way: float(np.sqrt(value)) * METRES_TO_MM for way, value in pooled.items()},
+        "lve_head_motion_removed": stabilized,
+        "head_motion_floor_lve": floor,
         "own_reference_beats_other": float(own_wins),
         "lips_sealed_reference": seal_rate(dirs["reference"], args.data, sets),
         "style_error": style_errors({"reference": dirs["reference"], "neutral": dirs["neutral"]}, args.data, sets),

@@ -61,21 +61,25 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     return Evaluation(report, out / "pred", style)
 
 
-def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path) -> None:
-    """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy``."""
-    item = dataset[index]
+def choose_style(dataset: TalkingHeadDataset, index: int, style: str) -> Style | None:
+    """The :class:`Style` that ``style`` (one of STYLES) names for sequence ``index`` of ``dataset``."""
+    item_subject = dataset.sequences[index].subject
     if style in ("reference", "other"):
         subjects = [name.subject for name in dataset.sequences]
         ref_index = other_clip(subjects, index, same_subject=style == "reference")
         if ref_index is None:
             raise PtalkerError(f"split has no {'other clip of' if style == 'reference' else 'subject other than'} "
-                               f"'{item.name.subject}' to take a reference style from; use --style identity or neutral")
+                               f"'{item_subject}' to take a reference style from; use --style identity or neutral")
         ref = dataset[ref_index]
-        chosen = Style(reference_audio=ref.audio.numpy(), reference_motion=ref.vertices.numpy(),
-                       reference_template=ref.template.numpy())
-    elif style == "identity":
-        chosen = Style(speaker=item.name.subject)
-    else:
-        chosen = None
-    result = animator.animate(item.audio.numpy(), chosen, template=item.template.numpy())
+        return Style(reference_audio=ref.audio.numpy(), reference_motion=ref.vertices.numpy(),
+                     reference_template=ref.template.numpy())
+    if style == "identity":
+        return Style(speaker=item_subject)
+    return None
+
+
+def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path) -> None:
+    """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy``."""
+    item = dataset[index]
+    result = animator.animate(item.audio.numpy(), choose_style(dataset, index, style), template=item.template.numpy())
     save_npy(pred_dir / f"{item.name.stem}.npy", result.vertices)
