@@ -90,6 +90,9 @@ def test_style_errors(animator):
                                     reference_motion=np.zeros((10, 7, 3), np.float32)))
     with pytest.raises(PtalkerError, match="weights"):
         animator.style_vector(Style(mix=[(Style(speaker="S01"), 0.0)]))
+    with pytest.raises(PtalkerError, match="template: expected"):
+        animator.animate(np.random.default_rng(0).normal(size=8000).astype(np.float32) * 0.1,
+                         template=np.zeros((7, 3), np.float32))
 
 
 def test_long_audio_in_windows(trained, animator, monkeypatch):
