@@ -54,18 +54,18 @@ def lip_errors(pred_dir: Path, truth: dict[str, np.ndarray], lips: np.ndarray) -
     return out
 
 
-def ground_truth(data: Path, stems: list[str], sets: FaceSets) -> tuple[dict, dict]:
+def ground_truth(data: Path, templates: dict[str, np.ndarray], stems: list[str],
+                 sets: FaceSets) -> tuple[dict, dict]:
     """({stem: (T, V, 3) as recorded}, {stem: the same with head motion removed})."""
-    templates = load_templates(data)
     recorded = {stem: load_vertex_sequence(data / "vertices_npy" / f"{stem}.npy") for stem in stems}
     still = {stem: remove_head_motion(v, templates[stem.rsplit("_", 1)[0]], sets.rigid).aligned.astype(np.float32)
              for stem, v in recorded.items()}
     return recorded, still
 
 
-def template_errors(data: Path, recorded: dict[str, np.ndarray], lips: np.ndarray) -> dict[str, np.ndarray]:
+def template_errors(templates: dict[str, np.ndarray], recorded: dict[str, np.ndarray],
+                    lips: np.ndarray) -> dict[str, np.ndarray]:
     """The same for the static template (the subject's neutral face in every frame)."""
-    templates = load_templates(data)
     return {stem: lip_max_sq_distance(np.broadcast_to(templates[stem.rsplit("_", 1)[0]], gt.shape), gt, lips)
             for stem, gt in recorded.items()}
 
@@ -126,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     animator = load_model(args.checkpoint)
     lips = animator.topology.masks.lips
     stems = sorted(path.stem for path in dirs["reference"].glob("*.npy"))
-    recorded, still = ground_truth(args.data, stems, sets)
+    templates = load_templates(args.data)
+    recorded, still = ground_truth(args.data, templates, stems, sets)
     errors = {way: lip_errors(folder, recorded, lips) for way, folder in dirs.items()}
-    errors["template"] = template_errors(args.data, recorded, lips)
+    errors["template"] = template_errors(templates, recorded, lips)
     pooled = {way: float(np.concatenate(list(e.values())).mean()) for way, e in errors.items()}  # field LVE
     floor = float(np.concatenate([lip_max_sq_distance(still[s], recorded[s], lips) for s in stems]).mean())
     stabilized = {way: float(np.concatenate(list(lip_errors(folder, still, lips).values())).mean())

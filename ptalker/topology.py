@@ -21,7 +21,9 @@ import torch
 
 from ptalker.data.splits import DatasetSpec
 from ptalker.errors import PtalkerError
+from ptalker.fileio import load_npy
 from ptalker.flame.masks import RegionMasks
+from ptalker.metrics.score import resolve_region_masks
 
 FACES_FILE = "faces.npy"
 """ROOT/faces.npy: the triangles of a data set that is not on the head model's topology."""
@@ -61,9 +63,6 @@ class Topology:
             PtalkerError: unreadable faces, faces indexing past the templates, a vertex count the
                 head model does not have, or no region files.
         """
-        from ptalker.fileio import load_npy
-        from ptalker.metrics.score import resolve_region_masks
-
         root = Path(root)
         count = next(iter(templates.values())).shape[0]
         if not (root / FACES_FILE).is_file():

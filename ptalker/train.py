@@ -84,10 +84,10 @@ class TrainConfig:
     identity_fraction: float = 0.5
     """Share of batches decoded with identity styles (the rest with the partner clip's style)."""
     max_frames: int = 120
+    """Training clips are cut to a random window of at most this many frames."""
     stabilize_head: bool = True
     """Remove the head's rigid motion (Kabsch on the masks' scalp and ears) from training clips and
     reference clips: speech does not predict head sway, and left in, its error swamps every loss."""
-    """Training clips are cut to a random window of at most this many frames."""
     augment_p: float = 0.8
     """Share of training clips whose audio is augmented (:mod:`ptalker.audio.augment`)."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
