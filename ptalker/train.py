@@ -34,15 +34,15 @@ from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
 from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, topk_contrastive
-from ptalker.losses.motion import lip_gap_loss, lip_loss, reconstruction_loss, velocity_loss
+from ptalker.losses.motion import lip_gap_loss, lip_loss, lip_seal_loss, reconstruction_loss, velocity_loss
 from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
 from ptalker.metrics.vertex_errors import lip_vertex_error
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 from ptalker.topology import Topology
 
 AUDIO_RATE_HZ = 16000
-LOSS_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "contrastive", "kl", "orthogonality", "style_nce",
-              "adversarial")
+LOSS_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "lip_seal", "contrastive", "kl", "orthogonality",
+              "style_nce", "style_anchor", "adversarial")
 
 
 @dataclass
@@ -55,10 +55,17 @@ class LossWeights:
     lip_gap: float = 2.0
     """Lip-gap error on the head's paired lip-contact vertices (masks lip_contact_upper/lower);
     0 when the head has none."""
+    lip_seal: float = 1.0
+    """Closures the prediction leaves open, on the truth's closed frames only (same lip pairs)."""
+    seal_gap: float = 1e-3
+    """A lip gap below this (mesh units: 1 mm for metre meshes) counts as closed for lip_seal."""
     contrastive: float = 0.02
     kl: float = 1e-4
     orthogonality: float = 0.01
     style_nce: float = 0.02
+    style_anchor: float = 0.1
+    """Mean squared distance of a reference clip's style to its speaker's identity style (held
+    fixed): reference styles land where the decoder has learnt each speaker's style."""
     adversarial: float = 0.01
     contrastive_k: int = 16
     temperature: float = 0.1
@@ -144,18 +151,21 @@ def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bo
     audio = model.audio_codes(batch.audio, T, batch.audio_mask, mask)
     motion = model.motion_codes(offsets, batch.template, mask)
     pair = torch.tensor([partner(i) for i in range(len(offsets))], device=offsets.device)
-    if use_identity:
-        style = model.identity_style(batch.style_index)
-    else:
-        style = model.reference_style(audio.style[pair], motion.style[pair])
+    reference = model.reference_style(audio.style[pair], motion.style[pair])  # partners share a speaker
+    identity = model.identity_style(batch.style_index) if model.identity is not None else None
+    style = identity if use_identity else reference
     unit = model.config.motion_unit  # losses in network units (millimetres for metre meshes)
     pred, offsets = model.decode(audio.content_mu, style, mask) / unit, offsets / unit  # (B, T, V, 3)
+    rest = batch.template[:, None] / unit  # (B, 1, V, 3)
+    zero = pred.sum() * 0.0
     terms = {
         "reconstruction": reconstruction_loss(pred, offsets, mask),
         "velocity": velocity_loss(pred, offsets, mask),
         "lip": lip_loss(pred, offsets, mask, lip_ids),
         # the gap is linear in the vertices: the template cancels, offsets suffice
-        "lip_gap": lip_gap_loss(pred, offsets, mask, *lip_pairs) if lip_pairs is not None else pred.sum() * 0.0,
+        "lip_gap": lip_gap_loss(pred, offsets, mask, *lip_pairs) if lip_pairs is not None else zero,
+        "lip_seal": lip_seal_loss(rest + pred, rest + offsets, mask, *lip_pairs, weights.seal_gap / unit)
+        if lip_pairs is not None else zero,
         "contrastive": topk_contrastive(audio.content_mu, motion.content_mu, mask, weights.contrastive_k,
                                         weights.temperature),
         "kl": gaussian_kl(audio.content_mu, audio.content_logvar, motion.content_mu, motion.content_logvar, mask),
@@ -163,6 +173,7 @@ def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bo
         + orthogonality(model.style_as_content(audio.style), audio.content_mu, mask),
         "style_nce": style_infonce(torch.cat([motion.style, audio.style]), batch.style_index.repeat(2),
                                    weights.temperature),
+        "style_anchor": F.mse_loss(reference, identity.detach()) if identity is not None else zero,
         "adversarial": F.cross_entropy(model.speaker_logits(audio.content_mu, mask, 1.0), batch.style_index)
         + F.cross_entropy(model.speaker_logits(motion.content_mu, mask, 1.0), batch.style_index),
     }

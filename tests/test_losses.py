@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ptalker.losses.alignment import gaussian_kl, grad_reverse, orthogonality, style_infonce, topk_contrastive
-from ptalker.losses.motion import lip_gap_loss, lip_loss, reconstruction_loss, velocity_loss
+from ptalker.losses.motion import lip_gap_loss, lip_loss, lip_seal_loss, reconstruction_loss, velocity_loss
 
 
 def test_reconstruction_velocity_lip_ignore_padding():
@@ -109,3 +109,18 @@ def test_lip_gap_loss():
     opened = target.clone()
     opened[:, :, upper, 1] += 2.0  # the upper lip 2 units higher: gap error 2 in every frame
     assert lip_gap_loss(opened, target, mask, upper, lower) == pytest.approx(4.0)
+
+
+def test_lip_seal_loss_counts_only_open_seals():
+    upper, lower = torch.tensor([0]), torch.tensor([1])
+    target = torch.zeros(1, 4, 2, 3)
+    target[0, :, 0, 1] = torch.tensor([5.0, -0.5, -0.5, 5.0])  # closed (pressed) in frames 1 and 2
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    pred = target.clone()
+    pred[0, :, 0, 1] = torch.tensor([1.0, 1.5, -1.0, 9.0])  # frame 1 stays 2 open; open frames ignored
+    assert lip_seal_loss(pred, target, mask, upper, lower, closed=1.0) == pytest.approx(4.0 / 2)
+    mask[0, 1] = False  # a padded frame does not count
+    assert lip_seal_loss(pred, target, mask, upper, lower, closed=1.0) == pytest.approx(0.0)
+    never = target.clone()
+    never[0, :, 0, 1] = 5.0
+    assert lip_seal_loss(pred, never, torch.ones(1, 4, dtype=torch.bool), upper, lower, closed=1.0) == 0.0
