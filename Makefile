@@ -9,8 +9,11 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev
-# Debian packages the toolkit needs at run time (installed with apt-get when missing).
-APT_PACKAGES ?=
+# Debian packages the toolkit needs at run time (installed with apt-get when missing):
+# Mesa's headless OpenGL for rendering (EGL, and OSMesa as the fallback).
+APT_PACKAGES ?= libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 libosmesa6
+# The Khronos glTF validator (npm), used by the tests of the .glb export when node is present.
+VALIDATOR_SPEC ?= gltf-validator@2.0.0-dev.3.10
 DEMO_OUT ?= outputs/demo
 CORPUS_OUT ?= data/synth_benchmark
 
@@ -24,6 +27,11 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	# pyrender pins PyOpenGL 3.1.0, whose OSMesa support is broken; 3.1.7+ works with pyrender
+	# (pip then reports the conflict with that pin; it is expected)
+	$(BIN)/python -m pip install --quiet "PyOpenGL>=3.1.7"
+	if command -v npm >/dev/null; then npm install --silent --no-save --prefix $(VENV)/node "$(VALIDATOR_SPEC)" \
+		|| echo "warning: could not install $(VALIDATOR_SPEC); the .glb validator test will be skipped" >&2; fi
 	touch $(STAMP)
 
 install: $(STAMP)
