@@ -11,7 +11,8 @@ written to OUT/model_quality.json:
 - the same against the ground truth with its head motion removed (Kabsch on scalp and ears), and
   the "head-motion floor": the LVE of that stabilized ground truth itself. The corpus's head sway
   is a random process speech does not predict, so no model gets below about the floor;
-- the share of sequences whose own-reference LVE beats the other-speaker LVE;
+- the share of sequences whose own-reference LVE beats the other-speaker LVE, against the
+  recorded truth (the target) and against the stabilized truth, overall and per test speaker;
 - lips sealed (gap < 1 mm) on /p b m/ with the own reference (ptalker.data.synth.checks);
 - style error: |predicted - ground truth| style statistics per speaker (each statistic scaled by
   its spread over the ground truth's speakers), own reference against neutral;
@@ -61,6 +62,14 @@ def ground_truth(data: Path, templates: dict[str, np.ndarray], stems: list[str],
     still = {stem: remove_head_motion(v, templates[stem.rsplit("_", 1)[0]], sets.rigid).aligned.astype(np.float32)
              for stem, v in recorded.items()}
     return recorded, still
+
+
+def win_rates(errors: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+    """Share of sequences whose own-reference LVE beats the other-speaker LVE: 'all' and per speaker."""
+    wins = {stem: errors["reference"][stem].mean() < errors["other"][stem].mean() for stem in errors["reference"]}
+    speakers = sorted({stem.rsplit("_", 1)[0] for stem in wins})
+    return {"all": float(np.mean(list(wins.values()))),
+            **{s: float(np.mean([w for stem, w in wins.items() if stem.rsplit("_", 1)[0] == s])) for s in speakers}}
 
 
 def template_errors(templates: dict[str, np.ndarray], recorded: dict[str, np.ndarray],
@@ -132,15 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     errors["template"] = template_errors(templates, recorded, lips)
     pooled = {way: float(np.concatenate(list(e.values())).mean()) for way, e in errors.items()}  # field LVE
     floor = float(np.concatenate([lip_max_sq_distance(still[s], recorded[s], lips) for s in stems]).mean())
-    stabilized = {way: float(np.concatenate(list(lip_errors(folder, still, lips).values())).mean())
-                  for way, folder in dirs.items()}
-    own_wins = np.mean([errors["reference"][s].mean() < errors["other"][s].mean() for s in errors["reference"]])
+    still_errors = {way: lip_errors(folder, still, lips) for way, folder in dirs.items()}
+    stabilized = {way: float(np.concatenate(list(e.values())).mean()) for way, e in still_errors.items()}
     result = {
         "lve": pooled,
         "lve_sqrt_mm": {way: float(np.sqrt(value)) * METRES_TO_MM for way, value in pooled.items()},
         "lve_head_motion_removed": stabilized,
         "head_motion_floor_lve": floor,
-        "own_reference_beats_other": float(own_wins),
+        "own_reference_beats_other": win_rates(errors),
+        "own_reference_beats_other_head_motion_removed": win_rates(still_errors),
         "lips_sealed_reference": seal_rate(dirs["reference"], args.data, sets),
         "style_error": style_errors({"reference": dirs["reference"], "neutral": dirs["neutral"]}, args.data, sets),
         "decoding_s": decoding_times(animator),

@@ -5,6 +5,7 @@
 Writes ptalker/assets/demo/:
     sample.wav        a sentence no corpus speaker says, spoken by espeak-ng in the test speaker's voice
     sample.txt        its text
+    sample_timeline.json  its phoneme and word timeline (Speech.to_json(); the demo's lip plot)
     reference.npz     a reference clip of the test speaker: audio (S,) int16 at 16 kHz, vertices
                       (T, V, 3) float16, template (V, 3) float32, speaker, sentence
 """
@@ -42,6 +43,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     soundfile.write(OUT / "sample.wav", speech.waveform, speech.sample_rate, subtype="PCM_16")
     (OUT / "sample.txt").write_text(text + "\n")
+    (OUT / "sample_timeline.json").write_text(json.dumps(speech.to_json(), indent=1) + "\n")
     stem = f"{args.speaker}_{REFERENCE_SENTENCE}"
     audio, rate = soundfile.read(args.data / "wav" / f"{stem}.wav", dtype="int16")
     vertices = np.load(args.data / "vertices_npy" / f"{stem}.npy")
