@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.constants import INT16_FULL_SCALE
-from ptalker.export.obj import write_obj_sequence
+from ptalker.export.mesh_sequence import write_obj_sequence
 from ptalker.fileio import atomic_open, save_json, save_npy
 from ptalker.inference import Style, load_model
 

@@ -47,14 +47,20 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike, marker: str | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` whole when the block succeeds.
 
-    Readers never see a half-written folder, and a failed run leaves the old one untouched.
+    Readers never see a half-written folder, and a failed run leaves the old one untouched. With
+    ``marker`` (a file name the writer puts in every folder it makes), an existing non-empty
+    ``path`` without that file is refused rather than replaced: it is not ours to delete.
     """
     path = Path(path)
+    if marker is not None and path.is_dir() and any(path.iterdir()) and not (path / marker).is_file():
+        raise PtalkerError(f"{path}: exists and is not a folder ptalker wrote (no {marker}); "
+                           "choose a new output folder or remove this one")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a plain mkdir would honour the umask
     try:
         yield tmp
         if path.exists():

@@ -187,7 +187,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
                       strength: float = 1.0) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy and an OBJ sequence into ``out``."""
-    from ptalker.export.obj import write_obj_sequence
+    from ptalker.export.mesh_sequence import write_obj_sequence
     from ptalker.fileio import load_npy, save_npy
 
     if speaker is not None and (style_audio or style_motion):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -87,6 +88,27 @@ def test_atomic_directory_keeps_original_on_error(tmp_path, existing):
         assert listing(out.parent) == ["model"], "a temporary folder was left behind"
     else:
         assert listing(out.parent) == [], "a folder appeared although the block failed"
+
+
+def test_atomic_directory_with_marker_refuses_a_foreign_folder(tmp_path):
+    mine, foreign = tmp_path / "mine", tmp_path / "foreign"
+    for folder, name in ((mine, "sequence.json"), (foreign, "thesis.tex")):
+        folder.mkdir()
+        (folder / name).write_text("x")
+    with pytest.raises(PtalkerError, match="not a folder ptalker wrote"):
+        with atomic_directory(foreign, marker="sequence.json"):
+            pass
+    assert listing(foreign) == ["thesis.tex"]
+    with atomic_directory(mine, marker="sequence.json") as tmp:
+        (tmp / "sequence.json").write_text("new")
+    assert (mine / "sequence.json").read_text() == "new"
+    assert (mine.stat().st_mode & 0o777) == 0o777 & ~_current_umask(), "the folder ignores the umask"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def test_save_npy_round_trip(tmp_path):
