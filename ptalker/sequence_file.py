@@ -1,0 +1,144 @@
+"""Vertex-sequence files as ``ptalker render``, ``export`` and ``plot`` read them.
+
+A sequence file is a ``.npy`` of shape (T, V, 3) or (T, V*3), or an ``.npz`` with ``vertices``
+and optionally ``faces`` and ``fps`` (what ``ptalker export --format npz`` writes).
+
+- fps: the one given > the ``.npz``'s ``fps`` > ``"fps"`` in a ``sequence.json`` beside the file
+  (``ptalker animate`` and the OBJ/PLY exports write one).
+- faces: the file given (an (F, 3) integer ``.npy`` or a mesh file trimesh reads) > the ``.npz``'s
+  ``faces`` > the head model's triangles when the vertex count is the head's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ptalker.data.layout import to_vertex_sequence
+from ptalker.errors import PtalkerError
+from ptalker.export.inputs import as_faces, as_fps
+from ptalker.export.mesh_sequence import SEQUENCE_INFO_FILE
+from ptalker.fileio import load_npy
+
+
+@dataclass
+class SequenceFile:
+    """What a sequence file holds."""
+
+    vertices: np.ndarray
+    """(T, V, 3) float32."""
+    faces: np.ndarray | None
+    """(F, 3) triangles, when the file has them."""
+    fps: float | None
+
+
+def read_sequence(path: str | os.PathLike, fps: float | None = None,
+                  faces: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """(vertices (T, V, 3), faces (F, 3), fps) of the sequence file ``path``, ``fps`` and ``faces``
+    (a file) overriding what it says (see module doc)."""
+    path = Path(path)
+    sequence = load_sequence(path)
+    rate = resolve_fps(fps, sequence, path)
+    return sequence.vertices, resolve_faces(faces, sequence, path), rate
+
+
+def load_sequence(path: str | os.PathLike) -> SequenceFile:
+    """Read a ``.npy`` or ``.npz`` vertex sequence (see module doc).
+
+    Raises:
+        PtalkerError: a missing or unreadable file, another extension, no ``vertices`` in an .npz, a bad shape.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        return SequenceFile(to_vertex_sequence(load_npy(path), None, str(path)), None, None)
+    if path.suffix.lower() != ".npz":
+        raise PtalkerError(f"{path}: expected a vertex sequence as .npy (T, V, 3) or .npz with 'vertices'; "
+                           "save it with numpy.save or ptalker export --format npz")
+    if not path.is_file():
+        raise PtalkerError(f"{path}: file not found; check the path")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise PtalkerError(f"{path}: not a readable .npz archive ({err}); re-export it") from None
+    if "vertices" not in arrays:
+        raise PtalkerError(f"{path}: no 'vertices' array (it holds: {', '.join(arrays) or 'nothing'}); "
+                           "save the sequence as vertices=...")
+    vertices = to_vertex_sequence(arrays["vertices"], None, str(path))
+    fps = float(arrays["fps"]) if "fps" in arrays and arrays["fps"].size == 1 else None
+    return SequenceFile(vertices, arrays.get("faces"), fps)
+
+
+def _sidecar_fps(path: Path) -> float | None:
+    """The ``"fps"`` of the ``sequence.json`` beside ``path`` (None when there is none)."""
+    info = path.parent / SEQUENCE_INFO_FILE
+    if not info.is_file():
+        return None
+    try:
+        data = json.loads(info.read_text())
+    except (OSError, ValueError) as err:
+        raise PtalkerError(f"{info}: not readable JSON ({err}); fix it or pass --fps") from None
+    return data.get("fps") if isinstance(data, dict) else None
+
+
+def resolve_fps(fps: float | None, sequence: SequenceFile, path: Path) -> float:
+    """The frame rate to use for the sequence read from ``path`` (see module doc).
+
+    Raises:
+        PtalkerError: none is known, or the one found is not a positive number.
+    """
+    for value, source in ((fps, "--fps"), (sequence.fps, f"{path} (fps)"),
+                          (_sidecar_fps(path), str(path.parent / SEQUENCE_INFO_FILE))):
+        if value is not None:
+            return _named(source, as_fps, value)
+    raise PtalkerError(f"{path}: no frame rate known (no 'fps' in the file, no {SEQUENCE_INFO_FILE} beside it); "
+                       "pass --fps, e.g. --fps 30 for VOCASET or 25 for BIWI")
+
+
+def _named(source: str, check, *args):
+    """``check(*args)``, with ``source`` put in front of the message of a PtalkerError it raises."""
+    try:
+        return check(*args)
+    except PtalkerError as err:
+        raise PtalkerError(f"{source}: {err}") from None
+
+
+def _faces_file(path: Path) -> np.ndarray:
+    """The triangles in ``path``: an (F, 3) .npy, or any mesh file trimesh reads."""
+    if path.suffix.lower() == ".npy":
+        return load_npy(path)
+    if not path.is_file():
+        raise PtalkerError(f"{path}: faces file not found; check the --faces path")
+    import trimesh
+
+    try:
+        mesh = trimesh.load(str(path), process=False, force="mesh")
+    except Exception as err:  # trimesh raises many types for unreadable files
+        raise PtalkerError(f"{path}: could not read a mesh ({type(err).__name__}: {err}); give an (F, 3) .npy "
+                           "or an .obj/.ply of the same mesh") from None
+    return np.asarray(mesh.faces)
+
+
+def resolve_faces(faces: str | os.PathLike | None, sequence: SequenceFile, path: Path) -> np.ndarray:
+    """The (F, 3) triangles for the sequence read from ``path`` (see module doc).
+
+    Raises:
+        PtalkerError: an unreadable faces file, triangles that do not fit the vertices, or none known.
+    """
+    count = sequence.vertices.shape[1]
+    if faces is not None:
+        return _named(str(faces), as_faces, _faces_file(Path(faces)), count)
+    if sequence.faces is not None:
+        return _named(f"{path} (faces)", as_faces, sequence.faces, count)
+    from ptalker.topology import Topology
+
+    head = Topology.of_head()
+    if head.num_vertices != count:
+        raise PtalkerError(f"{path}: {count} vertices and no triangles; the head model in use has "
+                           f"{head.num_vertices}, so pass --faces FILE (an (F, 3) .npy or a mesh file of this mesh)")
+    return head.faces
