@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ptalker import __version__
 from ptalker.errors import PtalkerError
+from ptalker.export import FORMATS
 
 
 def _cmd_flame_import(args: argparse.Namespace) -> None:
@@ -65,7 +66,24 @@ def _cmd_animate(args: argparse.Namespace) -> None:
 
     print(animate_to_folder(args.audio, args.out, checkpoint=args.checkpoint, speaker=args.speaker,
                             style_audio=args.style_audio, style_motion=args.style_motion,
-                            style_template=args.style_template, strength=args.strength))
+                            style_template=args.style_template, strength=args.strength,
+                            formats=args.format, video=args.video))
+
+
+def _cmd_render(args: argparse.Namespace) -> None:
+    from ptalker.render import render_file
+
+    print(render_file(args.seq, args.out, audio=args.audio, compare=args.compare, fps=args.fps, faces=args.faces,
+                      backend=args.backend, size=args.size))
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from ptalker.export import export_sequence
+    from ptalker.sequence_file import read_sequence
+
+    vertices, faces, fps = read_sequence(args.seq, args.fps, args.faces)
+    options = {"error_bound": args.error_bound} if args.error_bound is not None else {}
+    print(export_sequence(vertices, faces, fps, args.out, args.format, audio=args.audio, **options))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -92,6 +110,14 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
     result = run_demo(args.out, checkpoint=args.checkpoint)
     print(result)
+
+
+def _add_sequence_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate (default: the .npz's fps, else sequence.json beside the file)")
+    parser.add_argument("--faces", type=Path, default=None,
+                        help="triangles: an (F, 3) .npy or a mesh file (default: the .npz's faces, else the "
+                             "head model's when the vertex count matches)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,7 +203,36 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--style-template", type=Path, default=None,
                          help="reference person's neutral mesh .npy (default: median of the clip)")
     animate.add_argument("--strength", type=float, default=1.0, help="0 neutral style, 1 as referenced")
+    animate.add_argument("--format", nargs="+", default=["obj"], choices=FORMATS, metavar="FORMAT",
+                         help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)} "
+                              "(files animation.<format>; obj and ply a folder each)")
+    animate.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
     animate.set_defaults(func=_cmd_animate)
+
+    sequence_help = "vertex sequence: .npy (T, V, 3) or (T, V*3), or .npz with vertices (+ faces, fps)"
+    render = commands.add_parser("render", formatter_class=fmt, help="a vertex sequence -> MP4 (H.264 + AAC)")
+    render.add_argument("seq", type=Path, help=sequence_help)
+    render.add_argument("--out", type=Path, required=True, help="MP4 to write")
+    render.add_argument("--audio", type=Path, default=None, help="speech to put in the video")
+    render.add_argument("--compare", type=Path, default=None,
+                        help="ground truth of the same mesh: side by side, the error as a heat map")
+    _add_sequence_options(render)
+    render.add_argument("--backend", default="pyrender", choices=("pyrender", "pytorch3d"), help="renderer")
+    render.add_argument("--size", type=int, default=512, help="width and height of each view in pixels")
+    render.set_defaults(func=_cmd_render)
+
+    export = commands.add_parser("export", formatter_class=fmt,
+                                 help="a vertex sequence -> glb / pc2 / mdd / obj / ply / npz / npy")
+    export.add_argument("seq", type=Path, help=sequence_help)
+    export.add_argument("--format", default=None, choices=FORMATS,
+                        help="output format (default: from the --out suffix; obj and ply need it)")
+    export.add_argument("--out", type=Path, required=True, help="file to write (a folder for obj and ply)")
+    export.add_argument("--audio", type=Path, default=None, help="speech to write beside it as a WAV")
+    _add_sequence_options(export)
+    export.add_argument("--error-bound", type=float, default=None,
+                        help="glb: largest vertex error of the morph-target fit, in mesh units "
+                             "(default 1e-4: 0.1 mm for meshes in metres)")
+    export.set_defaults(func=_cmd_export)
 
     evaluate = commands.add_parser("evaluate", formatter_class=fmt,
                                    help="predict a split with a checkpoint and score it (LVE, FDD, MVE)")

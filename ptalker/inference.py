@@ -177,18 +177,22 @@ class AnimateReport:
     out: Path
     frames: int
     fps: float
+    written: list[Path]
 
     def __str__(self) -> str:
-        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}: vertices.npy (T, V, 3), obj/"
+        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in self.written)
+        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}: {names}"
 
 
 def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
                       speaker: str | None = None, style_audio: str | os.PathLike | None = None,
                       style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
-                      strength: float = 1.0) -> AnimateReport:
-    """``ptalker animate``: animate ``audio`` and write vertices.npy and an OBJ sequence into ``out``."""
-    from ptalker.export.mesh_sequence import write_obj_sequence
-    from ptalker.fileio import load_npy, save_npy
+                      strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
+                      video: bool = False) -> AnimateReport:
+    """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
+    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.outputs`)."""
+    from ptalker.fileio import load_npy
+    from ptalker.outputs import write_outputs
 
     if speaker is not None and (style_audio or style_motion):
         raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
@@ -206,7 +210,5 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     else:
         style = None
     result = animator.animate(audio, style)
-    out = Path(out)
-    save_npy(out / "vertices.npy", result.vertices)
-    write_obj_sequence(result.vertices, result.faces, out / "obj", result.fps)
-    return AnimateReport(out, len(result.vertices), result.fps)
+    written = write_outputs(result.vertices, result.faces, result.fps, out, audio, formats, video)
+    return AnimateReport(Path(out), len(result.vertices), result.fps, written)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from ptalker.cli import main
 from ptalker.data.layout import load_templates
 from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
+from ptalker.export.gltf import read_glb
+from ptalker.export.pointcache import read_pc2
 from ptalker.inference import Style, load_model
 from ptalker.train import load_train_config, train
 
@@ -114,6 +117,14 @@ def test_cli(trained, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     vertices = np.load(tmp_path / "a" / "vertices.npy")
     assert vertices.ndim == 3 and len(list((tmp_path / "a" / "obj").glob("*.obj"))) == len(vertices)
+    assert json.loads((tmp_path / "a" / "sequence.json").read_text())["fps"] == 30
+    assert main(["animate", wav, "--out", str(tmp_path / "d"), "--checkpoint", str(checkpoint), "--speaker", "S01",
+                 "--format", "glb", "pc2", "ply", "--video"]) == 0
+    out = tmp_path / "d"
+    assert {p.name for p in out.iterdir()} == {"vertices.npy", "sequence.json", "animation.glb", "animation.wav",
+                                              "animation.pc2", "ply", "preview.mp4"}
+    assert read_glb(out / "animation.glb").vertices.shape == np.load(out / "vertices.npy").shape
+    assert read_pc2(out / "animation.pc2").vertices.shape == np.load(out / "vertices.npy").shape
     assert main(["animate", wav, "--out", str(tmp_path / "b"), "--checkpoint", str(checkpoint), "--speaker", "S01",
                  "--style-audio", wav]) == 2
     assert "either --speaker" in capsys.readouterr().err

@@ -7,6 +7,6 @@ sequences, .npz/.npy. Start from :func:`export_sequence`; see :mod:`ptalker.expo
 
 from __future__ import annotations
 
-from ptalker.export.dispatch import FORMATS, ExportResult, export_sequence, format_from_suffix
+from ptalker.export.dispatch import FOLDER_FORMATS, FORMATS, ExportResult, export_sequence, format_from_suffix
 
-__all__ = ["FORMATS", "ExportResult", "export_sequence", "format_from_suffix"]
+__all__ = ["FOLDER_FORMATS", "FORMATS", "ExportResult", "export_sequence", "format_from_suffix"]

@@ -1,0 +1,42 @@
+"""What ``ptalker animate`` and ``make demo`` write for one animation.
+
+    OUT/vertices.npy        (T, V, 3) float32
+    OUT/sequence.json       fps, frames, vertices (``ptalker render/export/plot`` read the fps here)
+    OUT/obj/, OUT/ply/      one mesh per frame, for the folder formats asked for
+    OUT/animation.<fmt>     glb (with animation.wav beside it), pc2, mdd, npz, npy
+    OUT/preview.mp4         the rendered animation with the speech (when asked for)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ptalker.export import FOLDER_FORMATS, export_sequence
+from ptalker.export.mesh_sequence import SEQUENCE_INFO_FILE
+from ptalker.fileio import save_json, save_npy
+
+VIDEO_FILE = "preview.mp4"
+
+
+def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str | os.PathLike,
+                  speech: str | os.PathLike | np.ndarray, formats: tuple[str, ...] | list[str] = ("obj",),
+                  video: bool = False) -> list[Path]:
+    """Write the animation ``vertices`` (T, V, 3) with ``faces`` (F, 3) into the folder ``out`` as
+    the module doc lists; ``speech`` (a sound file, or (S,) float32 at 16 kHz) goes beside the glb
+    and into the video. Returns the paths written, vertices.npy first."""
+    out = Path(out)
+    save_npy(out / "vertices.npy", vertices)
+    save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": len(vertices), "vertices": int(vertices.shape[1])})
+    written = [out / "vertices.npy", out / SEQUENCE_INFO_FILE]
+    for fmt in dict.fromkeys(formats):  # each once, in order
+        path = out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}"
+        result = export_sequence(vertices, faces, fps, path, fmt, audio=speech if fmt == "glb" else None)
+        written += [result.path] + ([result.audio] if result.audio is not None else [])
+    if video:
+        from ptalker.render import render_video
+
+        written.append(render_video(vertices, faces, out / VIDEO_FILE, fps, audio=speech).path)
+    return written
