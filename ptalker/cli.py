@@ -89,9 +89,34 @@ def _cmd_export(args: argparse.Namespace) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from ptalker.evaluate import evaluate
 
-    result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config)
+    result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config,
+                      plots=args.plots)
     print(result.report.table())
     print(f"style: {result.style}; predictions in {result.pred_dir}; scores in {args.out / 'scores.json'}")
+    if result.plots:
+        print(f"{len(result.plots)} plots in {args.out / 'plots'}")
+
+
+def _cmd_plot_lips(args: argparse.Namespace) -> None:
+    from ptalker.plots import plot_lips_file
+
+    path = plot_lips_file(args.seq, args.out, truth=args.truth, template=args.template, timeline=args.timeline,
+                          fps=args.fps)
+    print(f"wrote {path}")
+
+
+def _cmd_plot_lve(args: argparse.Namespace) -> None:
+    from ptalker.plots import plot_lve_bars
+
+    scores = {Path(path).parent.name or str(path): path for path in args.scores} if len(args.scores) > 1 \
+        else args.scores[0]
+    print(f"wrote {plot_lve_bars(scores, args.out)}")
+
+
+def _cmd_plot_training(args: argparse.Namespace) -> None:
+    from ptalker.plots import plot_training_curves
+
+    print(f"wrote {plot_training_curves(args.run, args.out)}")
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -244,7 +269,32 @@ def build_parser() -> argparse.ArgumentParser:
                           help="style of each prediction: another clip of the same subject, the subject's "
                                "identity, a different subject's clip, or neutral")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for pred/ and scores.json")
+    evaluate.add_argument("--plots", action="store_true",
+                          help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    plot = commands.add_parser("plot", formatter_class=fmt, help="PNG plots: lip opening, LVE bars, training curves")
+    plot_cmds = plot.add_subparsers(dest="plot_command", metavar="KIND", required=True)
+    lips = plot_cmds.add_parser("lips", formatter_class=fmt, help="lip opening over time (+ truth, phonemes)")
+    lips.add_argument("seq", type=Path, help=sequence_help)
+    lips.add_argument("--out", type=Path, required=True, help="PNG to write")
+    lips.add_argument("--truth", type=Path, default=None, help="ground-truth sequence of the same mesh")
+    lips.add_argument("--template", type=Path, default=None,
+                      help="the person's neutral mesh .npy: head motion is removed against it")
+    lips.add_argument("--timeline", type=Path, default=None,
+                      help="phoneme timeline JSON (a corpus align/<stem>.json)")
+    lips.add_argument("--fps", type=float, default=None,
+                      help="frame rate (default: the .npz's fps, else sequence.json beside the file)")
+    lips.set_defaults(func=_cmd_plot_lips)
+    lve = plot_cmds.add_parser("lve", formatter_class=fmt, help="per-sequence LVE bars of scores.json files")
+    lve.add_argument("scores", type=Path, nargs="+",
+                     help="scores.json of ptalker evaluate; several side by side, named by their folders")
+    lve.add_argument("--out", type=Path, required=True, help="PNG to write")
+    lve.set_defaults(func=_cmd_plot_lve)
+    curves = plot_cmds.add_parser("training", formatter_class=fmt, help="loss terms, val LVE and lr of a run")
+    curves.add_argument("run", type=Path, help="training output folder (train_log.csv, val_log.csv)")
+    curves.add_argument("--out", type=Path, required=True, help="PNG to write")
+    curves.set_defaults(func=_cmd_plot_training)
 
     score = commands.add_parser("score", formatter_class=fmt,
                                 help="LVE / FDD / MVE of a folder of predictions")

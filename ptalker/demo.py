@@ -3,23 +3,26 @@
 The sentence (``ptalker/assets/demo/sample.wav``) is one no speaker of the training corpus says;
 the style comes from a reference clip of test speaker S12 (``reference.npz``: another sentence's
 audio and motion), the personalization path for people the model never saw. Outputs in the
-folder: ``vertices.npy`` (T, V, 3), an OBJ sequence in ``obj/``, the speech as ``audio.wav`` and
-``demo.json`` saying what was done.
+folder (:mod:`ptalker.outputs`): ``vertices.npy`` (T, V, 3) with ``sequence.json``, an OBJ
+sequence in ``obj/``, ``animation.glb`` with the speech ``animation.wav`` beside it, ``preview.mp4`` (the
+rendered head with the speech), ``lip_opening.png`` (the lip opening over the sentence's phoneme
+timeline, ``sample_timeline.json``) and ``demo.json`` saying what was done.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ptalker.constants import INT16_FULL_SCALE
-from ptalker.export.mesh_sequence import write_obj_sequence
-from ptalker.fileio import atomic_open, save_json, save_npy
+from ptalker.fileio import save_json
 from ptalker.inference import Style, load_model
+from ptalker.metrics.face_measures import FaceSets
+from ptalker.outputs import write_outputs
+from ptalker.plots import phoneme_spans, plot_lip_opening, read_timeline, word_spans
 
 DEMO_DIR = Path(__file__).resolve().parent / "assets" / "demo"
 
@@ -34,7 +37,8 @@ class DemoResult:
 
     def __str__(self) -> str:
         return (f"animated '{self.text}' in the style of test speaker {self.speaker} (from a reference clip): "
-                f"{self.frames} frames at {self.fps:g} fps in {self.out_dir}: vertices.npy, obj/, audio.wav")
+                f"{self.frames} frames at {self.fps:g} fps in {self.out_dir}: vertices.npy, obj/, animation.glb, "
+                "animation.wav, preview.mp4, lip_opening.png")
 
 
 def run_demo(out_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = None) -> DemoResult:
@@ -46,10 +50,13 @@ def run_demo(out_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = 
                   reference_template=reference["template"])
     animator = load_model(checkpoint)
     result = animator.animate(DEMO_DIR / "sample.wav", style, template=reference["template"])
-    save_npy(out_dir / "vertices.npy", result.vertices)
-    write_obj_sequence(result.vertices, result.faces, out_dir / "obj", result.fps)
-    with atomic_open(out_dir / "audio.wav", "wb") as handle, open(DEMO_DIR / "sample.wav", "rb") as source:
-        shutil.copyfileobj(source, handle)
+    write_outputs(result.vertices, result.faces, result.fps, out_dir, DEMO_DIR / "sample.wav", ("obj", "glb"),
+                  video=True)
+    speech = read_timeline(DEMO_DIR / "sample_timeline.json")
+    masks = animator.topology.masks
+    plot_lip_opening(result.vertices, out_dir / "lip_opening.png", FaceSets.from_masks(masks.all, masks.source),
+                     result.fps, template=reference["template"], phonemes=phoneme_spans(speech),
+                     words=word_spans(speech), title="demo: predicted lip opening (no ground truth for this sentence)")
     text = (DEMO_DIR / "sample.txt").read_text().strip()
     speaker = str(reference["speaker"])
     save_json(out_dir / "demo.json", {"text": text, "style": f"reference clip of {speaker} ({reference['sentence']})",

@@ -11,16 +11,22 @@ these styles (``style``):
 - ``neutral``: the neutral style.
 
 Predictions are written to ``OUT/pred/<stem>.npy`` and scored by :func:`ptalker.metrics.score.score_folder`
-(LVE, FDD, MVE per sequence and pooled, with the protocol), saved as ``OUT/scores.json``.
+(LVE, FDD, MVE per sequence and pooled, with the protocol), saved as ``OUT/scores.json``. With
+``plots``, ``OUT/plots/lve.png`` shows the per-sequence LVE and ``OUT/plots/lips/<stem>.png`` each
+sequence's lip opening against the ground truth (over its phoneme timeline when the data set has
+``align/<stem>.json``; only for meshes whose masks pair the lip vertices, as the stand-in's do).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ptalker.data.dataset import TalkingHeadDataset
+from ptalker.data.layout import load_vertex_sequence, vertices_path
 from ptalker.data.sampling import other_clip
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
@@ -38,10 +44,12 @@ class Evaluation:
     report: ScoreReport
     pred_dir: Path
     style: str
+    plots: list[Path] = field(default_factory=list)
 
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out: str | os.PathLike,
-             split: str = "test", style: str = "reference", config: str | os.PathLike | None = None) -> Evaluation:
+             split: str = "test", style: str = "reference", config: str | os.PathLike | None = None,
+             plots: bool = False) -> Evaluation:
     """Predict ``split`` of the data set in ``data`` and score it (see module docstring)."""
     if style not in STYLES:
         raise PtalkerError(f"--style {style}: choose one of {', '.join(STYLES)}")
@@ -58,7 +66,32 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     report.save_json(out / "scores.json")
     save_json(out / "evaluation.json", {"checkpoint": str(checkpoint or "default"), "data": str(data),
                                         "split": split, "style": style})
-    return Evaluation(report, out / "pred", style)
+    evaluation = Evaluation(report, out / "pred", style)
+    if plots:
+        evaluation.plots = _plot(evaluation, dataset, animator.topology, animator.fps, out / "plots")
+    return evaluation
+
+
+def _plot(evaluation: Evaluation, dataset: TalkingHeadDataset, topology, fps: float, out: Path) -> list[Path]:
+    """The LVE bars, and a lip-opening plot per sequence when the mesh's masks pair the lips."""
+    from ptalker.metrics.face_measures import FaceSets
+    from ptalker.plots import phoneme_spans, plot_lip_opening, plot_lve_bars, read_timeline, word_spans
+
+    written = [plot_lve_bars(evaluation.report.to_dict(), out / "lve.png",
+                             title=f"LVE per sequence ({evaluation.style} style)")]
+    try:
+        sets = FaceSets.from_masks(topology.masks.all, topology.masks.source)
+    except PtalkerError:
+        return written  # no paired lip vertices: the lip opening is not defined on this mesh
+    for name in dataset.sequences:
+        align = dataset.root / "align" / f"{name.stem}.json"
+        speech = read_timeline(align) if align.is_file() else None
+        written.append(plot_lip_opening(
+            np.load(evaluation.pred_dir / f"{name.stem}.npy"), out / "lips" / f"{name.stem}.png", sets, fps,
+            truth=load_vertex_sequence(vertices_path(dataset.root, name)), template=dataset.templates[name.subject], title=name.stem,
+            phonemes=None if speech is None else phoneme_spans(speech),
+            words=None if speech is None else word_spans(speech)))
+    return written
 
 
 def choose_style(dataset: TalkingHeadDataset, index: int, style: str) -> Style | None:

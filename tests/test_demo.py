@@ -1,14 +1,16 @@
-"""make demo's job: the shipped sentence animated in a test speaker's style, as .npy and OBJ."""
+"""make demo's job: the shipped sentence animated in a test speaker's style: arrays, OBJ, glb, video, plot."""
 
 import json
 import subprocess
 import sys
 
+import imageio_ffmpeg
 import numpy as np
 import pytest
 import trimesh
 
 from ptalker.cli import main
+from ptalker.export.gltf import read_glb
 from ptalker.inference import DEFAULT_CHECKPOINT
 
 
@@ -25,11 +27,16 @@ def test_demo_writes_npy_obj_and_audio(tmp_path, standin_model):
     mesh = trimesh.load(frames[7], process=False)
     assert np.abs(mesh.vertices - vertices[7]).max() < 1e-6
     assert np.array_equal(mesh.faces, standin_model.faces)
-    assert (out / "audio.wav").stat().st_size > 10000
+    assert (out / "animation.wav").stat().st_size > 10000
     info = json.loads((out / "demo.json").read_text())
     assert "S12" in info["style"] and info["frames"] == len(vertices)
     motion = np.linalg.norm(vertices - vertices.mean(axis=0), axis=-1).max(axis=0)  # (V,)
     assert motion.max() > 0.002, "the mouth should move"
+    glb = read_glb(out / "animation.glb")
+    assert np.abs(glb.vertices - vertices).max() <= 1e-4
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(out / "preview.mp4"))
+    assert frames == len(vertices) and abs(seconds - len(vertices) / 30) < 0.1
+    assert (out / "lip_opening.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_module_entry_point_shows_help():

@@ -144,5 +144,15 @@ def test_evaluate(trained, tmp_path, capsys):
     with pytest.raises(PtalkerError, match="subject other than"):
         evaluate(checkpoint, corpus, tmp_path / "eval3", style="other")
     assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(corpus), "--out", str(tmp_path / "e4"),
-                 "--style", "neutral"]) == 0
+                 "--style", "neutral", "--plots"]) == 0
     assert "lve" in capsys.readouterr().out.lower() and (tmp_path / "e4" / "scores.json").is_file()
+    plots = tmp_path / "e4" / "plots"
+    assert (plots / "lve.png").is_file() and sorted(p.name for p in (plots / "lips").iterdir()) == \
+        ["S03_sentence03.png", "S03_sentence04.png"]
+    assert main(["plot", "lve", str(tmp_path / "eval" / "scores.json"), str(tmp_path / "e4" / "scores.json"),
+                 "--out", str(tmp_path / "both.png")]) == 0
+    assert main(["plot", "training", str(checkpoint.parent), "--out", str(tmp_path / "curves.png")]) == 0
+    pred = tmp_path / "e4" / "pred" / "S03_sentence03.npy"
+    assert main(["plot", "lips", str(pred), "--fps", "30", "--truth", str(corpus / "vertices_npy" / pred.name),
+                 "--timeline", str(corpus / "align" / "S03_sentence03.json"), "--out", str(tmp_path / "lips.png")]) == 0
+    assert all((tmp_path / name).stat().st_size > 10000 for name in ("both.png", "curves.png", "lips.png"))
