@@ -15,23 +15,20 @@ from ptalker.errors import PtalkerError
 
 
 def as_vertices(vertices: np.ndarray) -> np.ndarray:
-    """Return ``vertices`` as float32 (T, V, 3); a (T, V*3) array as the field stores it is reshaped.
+    """Return ``vertices`` as float32 (T, V, 3) (:func:`~ptalker.data.layout.to_vertex_sequence`:
+    a (T, V*3) array as the field stores it is reshaped).
 
     Raises:
         PtalkerError: another shape, no frames or vertices, a non-numeric or non-finite array.
     """
+    from ptalker.data.layout import to_vertex_sequence  # lazily: it loads scipy; the CLI imports FORMATS
+
     array = np.asarray(vertices)
-    if array.ndim == 2 and array.shape[1] > 0 and array.shape[1] % 3 == 0:
-        array = array.reshape(len(array), -1, 3)  # (T, V*3) -> (T, V, 3)
-    if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
-        raise PtalkerError(f"vertices: expected an array of shape (T, V, 3) or (T, V*3) with T, V > 0, "
-                           f"got {array.shape}; pass one animation's vertex array")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise PtalkerError(f"vertices: expected numbers, got dtype {array.dtype}; pass a float array")
-    array = array.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(array)):
-        raise PtalkerError("vertices: the array holds NaN or infinite values; fix the animation before exporting")
-    return array
+    if array.ndim >= 2 and array.shape[1] == 0:
+        raise PtalkerError(f"vertices: got {array.shape}, no vertices; pass one animation's vertex array")
+    return to_vertex_sequence(array, None, "vertices")
 
 
 def as_faces(faces: np.ndarray, num_vertices: int) -> np.ndarray:
