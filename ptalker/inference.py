@@ -22,11 +22,11 @@ import torch
 
 from ptalker.audio.io import check_waveform, load_audio
 from ptalker.checkpoint import load_checkpoint, load_state
-from ptalker.config import from_dict
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
+from ptalker.decoding import decode_offsets
 from ptalker.errors import PtalkerError
 from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
-from ptalker.models.ptalker import PTalker, PTalkerConfig
+from ptalker.models.build import model_from_checkpoint_config
 from ptalker.topology import Topology
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
@@ -66,15 +66,16 @@ class Animation:
 
 
 class Animator:
-    """A trained PTalker ready to animate (see :func:`load_model`)."""
+    """A trained network (PTalker, or the FaceFormer baseline) ready to animate (see :func:`load_model`)."""
 
-    def __init__(self, model: PTalker, checkpoint: dict, topology: Topology, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module, checkpoint: dict, topology: Topology, device: torch.device) -> None:
         self.model = model.eval()
         self.device = device
         self.topology = topology
         """The mesh the model animates (its template is the default face)."""
         self.speakers: list[str] = list(checkpoint["extra"].get("speakers", []))
         self.fps = float(checkpoint["extra"].get("fps", 30.0))
+        self.architecture: str = checkpoint["config"].get("architecture", "ptalker")
         self.rigid: np.ndarray | None = None
         """Ids that move only with the head, when the model was trained on stabilized clips (its
         reference clips are stabilized alike); else None."""
@@ -104,6 +105,9 @@ class Animator:
         return neutral + style.strength * (vector - neutral)
 
     def _reference_style(self, style: Style) -> torch.Tensor:
+        if not hasattr(self.model, "reference_style"):
+            raise PtalkerError(f"reference clip: this checkpoint ({self.architecture}) conditions on its training "
+                               "speakers only; give a speaker, or no style for their mean")
         motion = np.asarray(style.reference_motion, dtype=np.float32)
         if motion.ndim != 3 or motion.shape[1:] != (self.model.num_vertices, 3):
             raise PtalkerError(f"reference motion: expected (T, {self.model.num_vertices}, 3) vertices of this "
@@ -148,8 +152,8 @@ class Animator:
         for start in range(0, max(num_frames - OVERLAP_FRAMES, 1), step):
             stop = min(start + WINDOW_FRAMES, num_frames)
             clip = audio[int(start * samples_per_frame):int(round(stop * samples_per_frame))]
-            codes = self.model.audio_codes(clip[None].to(self.device), stop - start)
-            offsets = self.model.decode(codes.content_mu, style[None])[0].cpu().numpy()  # (W, V, 3)
+            offsets = decode_offsets(self.model, clip[None].to(self.device), stop - start,
+                                     style[None])[0].cpu().numpy()  # (W, V, 3)
             ramp = np.ones(stop - start, np.float32)
             fade = np.linspace(0.0, 1.0, OVERLAP_FRAMES + 2, dtype=np.float32)[1:-1]  # (O,) strictly inside 0..1
             if start > 0:
@@ -162,12 +166,11 @@ class Animator:
 
 
 def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> Animator:
-    """The PTalker in ``checkpoint`` (default: the shipped one) on the mesh it was trained on."""
+    """The network in ``checkpoint`` (default: the shipped PTalker) on the mesh it was trained on."""
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     data = load_checkpoint(path)
     topology = Topology.from_checkpoint(data["topology"], str(path))
-    config = from_dict(PTalkerConfig, data["config"]["model"], f"{path}: model")
-    model = PTalker(config, topology.template, topology.faces, topology.masks.all.get("face"))
+    model = model_from_checkpoint_config(data["config"], topology, str(path))
     load_state(model, data)
     return Animator(model.to(device), data, topology, torch.device(device))
 

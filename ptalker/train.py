@@ -1,13 +1,16 @@
-"""Training PTalker: ``ptalker train CONFIG [key=value ...]``.
+"""Training PTalker (or the FaceFormer baseline): ``ptalker train CONFIG [key=value ...]``.
 
 Batches are speaker pairs (:mod:`ptalker.data.sampling`): each clip is decoded either with the
 style of its partner clip (audio + motion of another sentence of the same speaker: the
 personalization path) or with its speaker's identity style, and every loss term of the paper is
-weighted in the config and logged. Validation runs on the val split only and keeps the best
-checkpoint by val LVE. ``OUT/last.pt`` is written atomically after every epoch; a run started
-again with the same OUT continues from the last completed epoch, exactly as if it had not stopped
-(every random choice is seeded per epoch). Under ``torchrun`` (several processes)
-training is distributed with DistributedDataParallel (gloo on CPU, nccl on GPU).
+weighted in the config and logged. The FaceFormer baseline (``architecture: faceformer``) is
+trained by the same loop on the same batches, teacher-forced, with its speakers' one-hot styles
+and the motion terms only (reconstruction, velocity, lip, lip_gap, lip_seal): the others belong
+to PTalker's style and content spaces, which FaceFormer does not have. Validation runs on the val
+split only and keeps the best checkpoint by val LVE. ``OUT/last.pt`` is written atomically after
+every epoch; a run started again with the same OUT continues from the last completed epoch,
+exactly as if it had not stopped (every random choice is seeded per epoch). Under ``torchrun``
+(several processes) training is distributed with DistributedDataParallel (gloo on CPU, nccl on GPU).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch.nn.functional as F
 from ptalker.audio.augment import AugmentConfig, augment
 from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
 from ptalker.config import load_config
+from ptalker.decoding import decode_offsets
 from ptalker.data.dataset import SequenceItem, TalkingHeadDataset, collate_sequences
 from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.data.splits import get_dataset_spec
@@ -37,12 +41,15 @@ from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, 
 from ptalker.losses.motion import lip_gap_loss, lip_loss, lip_seal_loss, reconstruction_loss, velocity_loss
 from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
 from ptalker.metrics.vertex_errors import lip_vertex_error
+from ptalker.models.build import SECTIONS, build_model, check_architecture
+from ptalker.models.faceformer import FaceFormer, FaceFormerConfig
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 from ptalker.topology import Topology
 
 AUDIO_RATE_HZ = 16000
-LOSS_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "lip_seal", "contrastive", "kl", "orthogonality",
-              "style_nce", "style_anchor", "adversarial")
+MOTION_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "lip_seal")
+"""Loss terms on the predicted motion alone (every architecture)."""
+LOSS_TERMS = MOTION_TERMS + ("contrastive", "kl", "orthogonality", "style_nce", "style_anchor", "adversarial")
 
 
 @dataclass
@@ -80,7 +87,10 @@ class TrainConfig:
     dataset: str = ""
     """Data set YAML (DatasetSpec); empty: DATA/dataset.yaml."""
     out: str = "outputs/train"
+    architecture: str = "ptalker"
+    """'ptalker', or 'faceformer' for the baseline (its sizes in the ``faceformer`` section)."""
     model: PTalkerConfig = field(default_factory=PTalkerConfig)
+    faceformer: FaceFormerConfig = field(default_factory=FaceFormerConfig)
     losses: LossWeights = field(default_factory=LossWeights)
     epochs: int = 20
     batch_size: int = 8
@@ -104,6 +114,9 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     """Mixed precision (bfloat16 autocast) on GPU; ignored on CPU."""
+
+    def __post_init__(self) -> None:
+        check_architecture(self.architecture)
 
 
 def load_train_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
@@ -140,11 +153,13 @@ def _prepare(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random
     return item
 
 
-def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor,
+def compute_losses(model: PTalker | FaceFormer, batch, weights: LossWeights, use_identity: bool, lip_ids: torch.Tensor,
                    lip_pairs: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
     """Every loss term for one pair batch (see module docstring); 'total' is their weighted sum.
 
     ``lip_pairs``: (upper, lower) paired lip-contact vertex ids for the lip-gap term, or None."""
+    if isinstance(model, FaceFormer):
+        return _faceformer_losses(model, batch, weights, lip_ids, lip_pairs)
     T = batch.vertices.shape[1]
     mask = batch.frame_mask
     offsets = batch.vertices - batch.template[:, None]  # (B, T, V, 3)
@@ -154,18 +169,10 @@ def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bo
     reference = model.reference_style(audio.style[pair], motion.style[pair])  # partners share a speaker
     identity = model.identity_style(batch.style_index) if model.identity is not None else None
     style = identity if use_identity else reference
-    unit = model.config.motion_unit  # losses in network units (millimetres for metre meshes)
-    pred, offsets = model.decode(audio.content_mu, style, mask) / unit, offsets / unit  # (B, T, V, 3)
-    rest = batch.template[:, None] / unit  # (B, 1, V, 3)
+    pred = model.decode(audio.content_mu, style, mask)  # (B, T, V, 3)
+    terms = motion_losses(pred, batch, weights, model.config.motion_unit, lip_ids, lip_pairs)
     zero = pred.sum() * 0.0
-    terms = {
-        "reconstruction": reconstruction_loss(pred, offsets, mask),
-        "velocity": velocity_loss(pred, offsets, mask),
-        "lip": lip_loss(pred, offsets, mask, lip_ids),
-        # the gap is linear in the vertices: the template cancels, offsets suffice
-        "lip_gap": lip_gap_loss(pred, offsets, mask, *lip_pairs) if lip_pairs is not None else zero,
-        "lip_seal": lip_seal_loss(rest + pred, rest + offsets, mask, *lip_pairs, weights.seal_gap / unit)
-        if lip_pairs is not None else zero,
+    terms.update({
         "contrastive": topk_contrastive(audio.content_mu, motion.content_mu, mask, weights.contrastive_k,
                                         weights.temperature),
         "kl": gaussian_kl(audio.content_mu, audio.content_logvar, motion.content_mu, motion.content_logvar, mask),
@@ -176,7 +183,38 @@ def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bo
         "style_anchor": F.mse_loss(reference, identity.detach()) if identity is not None else zero,
         "adversarial": F.cross_entropy(model.speaker_logits(audio.content_mu, mask, 1.0), batch.style_index)
         + F.cross_entropy(model.speaker_logits(motion.content_mu, mask, 1.0), batch.style_index),
+    })
+    terms["total"] = sum(getattr(weights, name) * value for name, value in terms.items())
+    return terms
+
+
+def motion_losses(pred: torch.Tensor, batch, weights: LossWeights, unit: float, lip_ids: torch.Tensor,
+                  lip_pairs: tuple[torch.Tensor, torch.Tensor] | None) -> dict:
+    """The MOTION_TERMS of predicted offsets ``pred`` (B, T, V, 3) (mesh units) against the batch's,
+    computed in network units (``unit`` mesh units each: millimetres for metre meshes)."""
+    mask = batch.frame_mask
+    pred, offsets = pred / unit, (batch.vertices - batch.template[:, None]) / unit  # (B, T, V, 3)
+    rest = batch.template[:, None] / unit  # (B, 1, V, 3)
+    zero = pred.sum() * 0.0
+    return {
+        "reconstruction": reconstruction_loss(pred, offsets, mask),
+        "velocity": velocity_loss(pred, offsets, mask),
+        "lip": lip_loss(pred, offsets, mask, lip_ids),
+        # the gap is linear in the vertices: the template cancels, offsets suffice
+        "lip_gap": lip_gap_loss(pred, offsets, mask, *lip_pairs) if lip_pairs is not None else zero,
+        "lip_seal": lip_seal_loss(rest + pred, rest + offsets, mask, *lip_pairs, weights.seal_gap / unit)
+        if lip_pairs is not None else zero,
     }
+
+
+def _faceformer_losses(model: FaceFormer, batch, weights: LossWeights, lip_ids: torch.Tensor,
+                       lip_pairs: tuple[torch.Tensor, torch.Tensor] | None) -> dict:
+    """The motion terms of the teacher-forced baseline, decoded with its speakers' one-hot styles."""
+    T = batch.vertices.shape[1]
+    audio = model.encode_audio(batch.audio, T, batch.audio_mask)  # (B, T, D)
+    target = (batch.vertices - batch.template[:, None]) * batch.frame_mask[..., None, None]  # (B, T, V, 3)
+    pred = model(audio, model.identity_style(batch.style_index), target)
+    terms = motion_losses(pred, batch, weights, model.config.motion_unit, lip_ids, lip_pairs)
     terms["total"] = sum(getattr(weights, name) * value for name, value in terms.items())
     return terms
 
@@ -184,7 +222,7 @@ def compute_losses(model: PTalker, batch, weights: LossWeights, use_identity: bo
 class Objective(torch.nn.Module):
     """The model's training losses as a module's forward, so DistributedDataParallel can wrap it."""
 
-    def __init__(self, model: PTalker) -> None:
+    def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
 
@@ -214,23 +252,26 @@ def _distributed() -> tuple[int, int]:
 
 
 @torch.no_grad()
-def validate(model: PTalker, dataset: TalkingHeadDataset, lip_ids: np.ndarray, device: torch.device,
+def validate(model: torch.nn.Module, dataset: TalkingHeadDataset, lip_ids: np.ndarray, device: torch.device,
              rigid: np.ndarray | None = None) -> float:
-    """Pooled LVE of the val clips (as recorded, head motion included), each decoded with the style
-    of another clip of its speaker (stabilized with ``rigid`` as in training)."""
+    """Pooled LVE of the val clips (as recorded, head motion included). PTalker decodes each with the
+    style of another clip of its speaker (stabilized with ``rigid`` as in training); FaceFormer,
+    which has no styles for unseen speakers, with the mean of its training speakers' styles."""
     model.eval()
     preds, gts = [], []
     subjects = [name.subject for name in dataset.sequences]
     for index in range(len(dataset)):
-        ref_index = other_clip(subjects, index)
         item = dataset[index]
-        ref = stabilized(item if ref_index is None else dataset[ref_index], rigid)  # a lone clip: its own reference
-        ref_offsets = (ref.vertices - ref.template)[None].to(device)
-        ref_audio = model.audio_codes(ref.audio[None].to(device), ref.vertices.shape[0])
-        ref_motion = model.motion_codes(ref_offsets, ref.template[None].to(device))
-        style = model.reference_style(ref_audio.style, ref_motion.style)
-        codes = model.audio_codes(item.audio[None].to(device), item.vertices.shape[0])
-        offsets = model.decode(codes.content_mu, style)[0].cpu()
+        if isinstance(model, FaceFormer):
+            style = model.neutral_style()[None]
+        else:
+            ref_index = other_clip(subjects, index)
+            ref = stabilized(item if ref_index is None else dataset[ref_index], rigid)  # a lone clip: its own reference
+            ref_offsets = (ref.vertices - ref.template)[None].to(device)
+            ref_audio = model.audio_codes(ref.audio[None].to(device), ref.vertices.shape[0])
+            ref_motion = model.motion_codes(ref_offsets, ref.template[None].to(device))
+            style = model.reference_style(ref_audio.style, ref_motion.style)
+        offsets = decode_offsets(model, item.audio[None].to(device), item.vertices.shape[0], style)[0].cpu()
         preds.append((item.template + offsets).numpy())
         gts.append(item.vertices.numpy())
     model.train()
@@ -289,7 +330,8 @@ class _Run:
     topology: Topology
     rigid: np.ndarray | None
     """Ids of the vertices that move only with the head when ``stabilize_head``, else None."""
-    model: PTalker
+    model: torch.nn.Module
+    """PTalker or FaceFormer (``config.architecture``)."""
     objective: torch.nn.Module
     optimizer: torch.optim.Optimizer
     schedule: torch.optim.lr_scheduler.LRScheduler
@@ -319,8 +361,9 @@ def _setup(config: TrainConfig) -> _Run:
     rigid = rigid_region_ids(masks.all, f"{masks.source} (stabilize_head=true; set it false for meshes without "
                                         "them, e.g. BIWI, whose head motion is removed already)") \
         if config.stabilize_head else None
-    model_config = dataclasses.replace(config.model, num_speakers=len(train_set.style_subjects))
-    model = PTalker(model_config, topology.template, topology.faces, masks.all.get("face")).to(device)
+    section = SECTIONS[config.architecture][0]  # 'model' or 'faceformer'
+    model_config = dataclasses.replace(getattr(config, section), num_speakers=len(train_set.style_subjects))
+    model = build_model(config.architecture, model_config, topology).to(device)
     pairs = tuple(torch.as_tensor(masks.all[key], device=device) for key in ("lip_contact_upper", "lip_contact_lower")) \
         if "lip_contact_upper" in masks.all else None
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
@@ -337,7 +380,7 @@ def _setup(config: TrainConfig) -> _Run:
     objective = Objective(model)
     if world > 1:  # gradients are averaged over processes in backward
         objective = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
-    return _Run(dataclasses.replace(config, model=model_config), rank, world, device, spec.fps, train_set, val_set,
+    return _Run(dataclasses.replace(config, **{section: model_config}), rank, world, device, spec.fps, train_set, val_set,
                 topology, rigid, model, objective, optimizer, schedule, sampler,
                 torch.as_tensor(masks.lips, device=device), pairs, out, state)
 
@@ -357,7 +400,7 @@ def _run_epoch(run: _Run, epoch: int, progress: bool) -> None:
         if config.max_steps and state["step"] >= config.max_steps:
             break
         batch = collate_sequences([_prepare(run.train_set[i], config, run.fps, rng, run.rigid) for i in batch_ids]).to(run.device)
-        use_identity = bool(rng.random() < config.identity_fraction)
+        use_identity = bool(rng.random() < config.identity_fraction) or isinstance(run.model, FaceFormer)
         with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=amp):
             terms = run.objective(batch, config.losses, use_identity, run.lip_ids, run.lip_pairs)
         run.optimizer.zero_grad(set_to_none=True)
@@ -409,7 +452,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     return TrainResult(run.out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
 
 
-def _resume(path: Path, model: PTalker, optimizer, schedule) -> dict:
+def _resume(path: Path, model: torch.nn.Module, optimizer, schedule) -> dict:
     """Load ``path`` into the model/optimizer/schedule if it exists; the run's state dict."""
     state = {"epoch": 0, "step": 0, "best": float("inf"), "seconds": 0.0}
     if not path.is_file():

@@ -1,0 +1,35 @@
+"""Decoding loops: audio and a style vector in, vertex offsets out, for every architecture.
+
+PTalker decodes all frames of a clip in one parallel pass. The FaceFormer baseline decodes one
+frame after another, as published: each step runs its decoder over the whole prefix so far and
+appends the new frame, so T frames cost T passes over 1..T tokens (quadratic in T).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ptalker.models.faceformer import FaceFormer
+
+
+def autoregressive_decode(model: FaceFormer, audio: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """(B, T, V, 3) offsets in mesh units, frame by frame, from audio features (B, T, D) and
+    style (B, D) (FaceFormer's inference loop)."""
+    tokens = style[:, None]  # (B, 1, D) the start token
+    frames = []
+    for index in range(audio.shape[1]):
+        frame = model.decode(tokens, audio, last_only=True)  # (B, 1, V, 3)
+        frames.append(frame)
+        if index + 1 < audio.shape[1]:
+            tokens = torch.cat([tokens, model.embed_motion(frame, style)], dim=1)  # (B, index + 2, D)
+    return torch.cat(frames, dim=1)
+
+
+def decode_offsets(model: nn.Module, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
+    """(B, T, V, 3) offsets in mesh units for ``audio`` (B, S) at 16 kHz spanning ``num_frames``
+    frames, in ``style`` (B, S_dim), by ``model`` (PTalker or FaceFormer, in eval mode)."""
+    if isinstance(model, FaceFormer):
+        return autoregressive_decode(model, model.encode_audio(audio, num_frames), style)
+    codes = model.audio_codes(audio, num_frames)
+    return model.decode(codes.content_mu, style)
