@@ -67,7 +67,8 @@ def _cmd_animate(args: argparse.Namespace) -> None:
     print(animate_to_folder(args.audio, args.out, checkpoint=args.checkpoint, speaker=args.speaker,
                             style_audio=args.style_audio, style_motion=args.style_motion,
                             style_template=args.style_template, strength=args.strength,
-                            formats=args.format, video=args.video))
+                            formats=args.format, video=args.video,
+                            stream_chunk_s=args.chunk_ms / 1000 if args.stream else None))
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
@@ -232,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)} "
                               "(files animation.<format>; obj and ply a folder each)")
     animate.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
+    animate.add_argument("--stream", action="store_true",
+                         help="feed the audio in chunks as a live source would; frames come out as soon as "
+                              "they are determined (prints the latency)")
+    animate.add_argument("--chunk-ms", type=float, default=100.0, help="chunk length with --stream")
     animate.set_defaults(func=_cmd_animate)
 
     sequence_help = "vertex sequence: .npy (T, V, 3) or (T, V*3), or .npz with vertices (+ faces, fps)"

@@ -14,6 +14,7 @@ decoded in overlapping windows with a linear cross-fade, so time and memory grow
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ptalker.decoding import decode_offsets
 from ptalker.errors import PtalkerError
 from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
 from ptalker.models.build import model_from_checkpoint_config
+from ptalker.streaming import FrameStream, StreamSettings, split_chunks
 from ptalker.topology import Topology
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
@@ -131,6 +133,34 @@ class Animator:
         if isinstance(audio, (str, os.PathLike)):
             audio = load_audio(audio)
         audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
+        vector, base = self._style_and_base(style, template)
+        num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
+        offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames)
+        return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
+
+    def stream(self, chunks: Iterable[np.ndarray], style: Style | str | None = None,
+               template: np.ndarray | None = None, settings: StreamSettings | None = None) -> Iterator[np.ndarray]:
+        """Animate speech that arrives in ``chunks`` ((S,) float32 at 16 kHz each, any length):
+        yields (n, V, 3) vertices as soon as they are determined (see :mod:`ptalker.streaming`;
+        latency: ``settings.latency_s(chunk seconds, self.fps)``). Style and template as in
+        :meth:`animate`; all frames together are as many as :meth:`animate` gives."""
+        with torch.no_grad():
+            vector, base = self._style_and_base(style, template)
+
+        @torch.no_grad()
+        def decode(audio: np.ndarray, frames: int) -> np.ndarray:
+            clip = torch.from_numpy(audio)[None].to(self.device)
+            return decode_offsets(self.model, clip, frames, vector[None])[0].cpu().numpy()  # (W, V, 3)
+
+        frames = FrameStream(decode, self.fps, self.model.num_vertices, settings)
+        for chunk in chunks:
+            offsets = frames.push(chunk)
+            if len(offsets):
+                yield base[None] + offsets
+        yield base[None] + frames.finish()
+
+    def _style_and_base(self, style: Style | str | None, template: np.ndarray | None) -> tuple[torch.Tensor, np.ndarray]:
+        """(S,) the style vector of ``style`` (None: neutral) and the (V, 3) mesh to animate."""
         if style is None:
             vector = self.model.neutral_style()
         else:
@@ -139,9 +169,7 @@ class Animator:
         if base.shape != (self.model.num_vertices, 3):
             raise PtalkerError(f"template: expected ({self.model.num_vertices}, 3) vertices of the checkpoint's mesh, "
                                f"got {base.shape}")
-        num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
-        offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames)
-        return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
+        return vector, base
 
     def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int) -> np.ndarray:
         """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap."""
@@ -181,19 +209,24 @@ class AnimateReport:
     frames: int
     fps: float
     written: list[Path]
+    latency_s: float | None = None
+    """Algorithmic latency when streamed, else None."""
 
     def __str__(self) -> str:
         names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in self.written)
-        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}: {names}"
+        streamed = "" if self.latency_s is None else f" (streamed; latency {1000 * self.latency_s:.0f} ms)"
+        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}{streamed}: {names}"
 
 
 def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
                       speaker: str | None = None, style_audio: str | os.PathLike | None = None,
                       style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
                       strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
-                      video: bool = False) -> AnimateReport:
+                      video: bool = False, stream_chunk_s: float | None = None) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
-    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.outputs`)."""
+    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.outputs`). With ``stream_chunk_s``
+    the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
+    would, with the default :class:`StreamSettings`."""
     from ptalker.fileio import load_npy
     from ptalker.outputs import write_outputs
 
@@ -212,6 +245,11 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
         style = Style(speaker=speaker, strength=strength)
     else:
         style = None
-    result = animator.animate(audio, style)
-    written = write_outputs(result.vertices, result.faces, result.fps, out, audio, formats, video)
-    return AnimateReport(Path(out), len(result.vertices), result.fps, written)
+    if stream_chunk_s is None:
+        vertices, latency = animator.animate(audio, style).vertices, None
+    else:
+        chunks = split_chunks(load_audio(audio), stream_chunk_s)
+        vertices = np.concatenate(list(animator.stream(chunks, style)))
+        latency = StreamSettings().latency_s(stream_chunk_s, animator.fps)
+    written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
+    return AnimateReport(Path(out), len(vertices), animator.fps, written, latency)
