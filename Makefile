@@ -3,6 +3,8 @@
 #   make demo    run the main job on the built-in defaults (writes outputs/demo)
 #   make test    run the test suite
 #   make corpus  make the synthetic benchmark corpus in data/synth_benchmark (about 1 min, 2.2 GB)
+#   make bench-quality  the quality table (PTalker, FaceFormer baseline, static baselines; makes the corpus first)
+#   make bench-speed    speed and memory against step-by-step decoding, training throughput
 # Elsewhere (e.g. with a GPU) pick another torch: make test TORCH_SPEC="torch==2.5.1"
 
 PYTHON ?= python3
@@ -20,7 +22,7 @@ CORPUS_OUT ?= data/synth_benchmark
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ptalker-installed
 
-.PHONY: install test demo corpus bench-corpus clean-venv
+.PHONY: install test demo corpus bench-corpus bench-quality bench-speed clean-venv
 
 $(STAMP): setup.cfg pyproject.toml Makefile
 	bash scripts/install_system_packages.sh $(APT_PACKAGES)
@@ -47,6 +49,13 @@ corpus: $(STAMP)
 
 bench-corpus: $(STAMP)
 	$(BIN)/python benchmarks/synth_corpus.py --config configs/data/synth_benchmark.yaml
+
+bench-quality: $(STAMP)
+	test -f $(CORPUS_OUT)/dataset.yaml || $(MAKE) corpus
+	$(BIN)/python benchmarks/quality.py --data $(CORPUS_OUT)
+
+bench-speed: $(STAMP)
+	$(BIN)/python benchmarks/speed.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -31,12 +31,11 @@ import numpy as np
 import torch
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, METRES_TO_MM
-from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequence, vertices_path
-from ptalker.data.synth.checks import CLOSED_GAP_M, bilabial_gaps
-from ptalker.data.synth.corpus import load_alignment
+from corpus_measures import seal_rate, style_errors
+from ptalker.data.layout import load_templates, load_vertex_sequence
 from ptalker.evaluate import evaluate
 from ptalker.inference import load_model
-from ptalker.metrics.face_measures import FaceSets, lip_gap, remove_head_motion, style_statistics
+from ptalker.metrics.face_measures import FaceSets, remove_head_motion
 from ptalker.metrics.vertex_errors import lip_max_sq_distance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,37 +76,6 @@ def template_errors(templates: dict[str, np.ndarray], recorded: dict[str, np.nda
     """The same for the static template (the subject's neutral face in every frame)."""
     return {stem: lip_max_sq_distance(np.broadcast_to(templates[stem.rsplit("_", 1)[0]], gt.shape), gt, lips)
             for stem, gt in recorded.items()}
-
-
-def seal_rate(pred_dir: Path, data: Path, sets: FaceSets) -> float:
-    templates, sealed = load_templates(data), []
-    for path in sorted(pred_dir.glob("*.npy")):
-        align = load_alignment(data, path.stem)
-        gap = lip_gap(np.load(path), sets, templates[path.stem.rsplit("_", 1)[0]])
-        sealed.append(bilabial_gaps(gap, align.speech, align.fps) < CLOSED_GAP_M)
-    return float(np.concatenate(sealed).mean())
-
-
-def style_errors(pred_dirs: dict[str, Path], data: Path, sets: FaceSets) -> dict[str, float]:
-    """Mean normalised |statistic(pred) - statistic(ground truth)| per way of styling."""
-    templates = load_templates(data)
-    names = [n for n in list_sequences(data) if (pred_dirs["reference"] / f"{n.stem}.npy").is_file()]
-
-    def stats(load) -> dict[str, dict[str, float]]:
-        by_speaker: dict[str, list[dict]] = {}
-        for n in names:
-            by_speaker.setdefault(n.subject, []).append(
-                style_statistics(load(n), templates[n.subject], sets, 30.0).to_dict())
-        return {s: {k: float(np.mean([d[k] for d in rows])) for k in rows[0]} for s, rows in by_speaker.items()}
-
-    truth = stats(lambda n: load_vertex_sequence(vertices_path(data, n)))
-    keys = [k for k in next(iter(truth.values())) if k != "blink_rate_hz"]  # blinks are random, not style
-    spread = {k: np.std([t[k] for t in truth.values()]) + 1e-9 for k in keys}
-    out = {}
-    for way, folder in pred_dirs.items():
-        pred = stats(lambda n, folder=folder: np.load(folder / f"{n.stem}.npy"))
-        out[way] = float(np.mean([abs(pred[s][k] - truth[s][k]) / spread[k] for s in truth for k in keys]))
-    return out
 
 
 def decoding_times(animator) -> dict[str, float]:

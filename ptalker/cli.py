@@ -91,7 +91,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from ptalker.evaluate import evaluate
 
     result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config,
-                      plots=args.plots)
+                      plots=args.plots, speaker=args.speaker)
     print(result.report.table())
     print(f"style: {result.style}; predictions in {result.pred_dir}; scores in {args.out / 'scores.json'}")
     if result.plots:
@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--style", default="reference", choices=("reference", "identity", "other", "neutral"),
                           help="style of each prediction: another clip of the same subject, the subject's "
                                "identity, a different subject's clip, or neutral")
+    evaluate.add_argument("--speaker", default=None,
+                          help="with --style identity: this training speaker's identity for every sequence "
+                               "(for subjects the checkpoint has not seen)")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for pred/ and scores.json")
     evaluate.add_argument("--plots", action="store_true",
                           help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")

@@ -5,7 +5,9 @@ these styles (``style``):
 
 - ``reference`` (default): the style of a reference clip, another sentence of the same subject
   (the next one of the split, cyclically): the personalization protocol;
-- ``identity``: the checkpoint's identity style of the subject (training subjects only);
+- ``identity``: the checkpoint's identity style of the subject (training subjects only), or of
+  the training speaker ``speaker`` for every sequence (unseen subjects: the FaceFormer protocol
+  conditions on each training speaker in turn and averages the scores);
 - ``other``: the reference clip of a different subject of the split (is one's own style doing
   anything? its LVE should be worse);
 - ``neutral``: the neutral style.
@@ -49,10 +51,12 @@ class Evaluation:
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out: str | os.PathLike,
              split: str = "test", style: str = "reference", config: str | os.PathLike | None = None,
-             plots: bool = False) -> Evaluation:
+             plots: bool = False, speaker: str | None = None) -> Evaluation:
     """Predict ``split`` of the data set in ``data`` and score it (see module docstring)."""
     if style not in STYLES:
         raise PtalkerError(f"--style {style}: choose one of {', '.join(STYLES)}")
+    if speaker is not None and style != "identity":
+        raise PtalkerError(f"--speaker {speaker}: only with --style identity (it names the identity to use)")
     data, out = Path(data), Path(out)
     config = config or data / "dataset.yaml"
     dataset = TalkingHeadDataset(data, get_dataset_spec("custom", config), split)
@@ -61,11 +65,11 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     animator = load_model(checkpoint)
     with atomic_directory(out / "pred") as pred_dir:  # replaced whole: no stale predictions are scored
         for index in range(len(dataset)):
-            _predict(animator, dataset, index, style, pred_dir)
+            _predict(animator, dataset, index, style, pred_dir, speaker)
     report = score_folder(out / "pred", data, dataset="custom", split=split, config=config)
     report.save_json(out / "scores.json")
     save_json(out / "evaluation.json", {"checkpoint": str(checkpoint or "default"), "data": str(data),
-                                        "split": split, "style": style})
+                                        "split": split, "style": style, "speaker": speaker})
     evaluation = Evaluation(report, out / "pred", style)
     if plots:
         evaluation.plots = _plot(evaluation, dataset, animator.topology, animator.fps, out / "plots")
@@ -94,8 +98,9 @@ def _plot(evaluation: Evaluation, dataset: TalkingHeadDataset, topology, fps: fl
     return written
 
 
-def choose_style(dataset: TalkingHeadDataset, index: int, style: str) -> Style | None:
-    """The :class:`Style` that ``style`` (one of STYLES) names for sequence ``index`` of ``dataset``."""
+def choose_style(dataset: TalkingHeadDataset, index: int, style: str, speaker: str | None = None) -> Style | None:
+    """The :class:`Style` that ``style`` (one of STYLES) names for sequence ``index`` of ``dataset``
+    (``speaker``: the identity to use with 'identity' instead of the sequence's subject)."""
     item_subject = dataset.sequences[index].subject
     if style in ("reference", "other"):
         subjects = [name.subject for name in dataset.sequences]
@@ -107,12 +112,14 @@ def choose_style(dataset: TalkingHeadDataset, index: int, style: str) -> Style |
         return Style(reference_audio=ref.audio.numpy(), reference_motion=ref.vertices.numpy(),
                      reference_template=ref.template.numpy())
     if style == "identity":
-        return Style(speaker=item_subject)
+        return Style(speaker=speaker or item_subject)
     return None
 
 
-def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path) -> None:
+def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path,
+             speaker: str | None) -> None:
     """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy``."""
     item = dataset[index]
-    result = animator.animate(item.audio.numpy(), choose_style(dataset, index, style), template=item.template.numpy())
+    result = animator.animate(item.audio.numpy(), choose_style(dataset, index, style, speaker),
+                              template=item.template.numpy())
     save_npy(pred_dir / f"{item.name.stem}.npy", result.vertices)

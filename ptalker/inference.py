@@ -175,10 +175,8 @@ class Animator:
         """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap."""
         out = np.zeros((num_frames, self.model.num_vertices, 3), np.float32)
         weight = np.zeros(num_frames, np.float32)
-        step = WINDOW_FRAMES - OVERLAP_FRAMES
         samples_per_frame = AUDIO_SAMPLE_RATE_HZ / self.fps
-        for start in range(0, max(num_frames - OVERLAP_FRAMES, 1), step):
-            stop = min(start + WINDOW_FRAMES, num_frames)
+        for start, stop in window_spans(num_frames):
             clip = audio[int(start * samples_per_frame):int(round(stop * samples_per_frame))]
             offsets = decode_offsets(self.model, clip[None].to(self.device), stop - start,
                                      style[None])[0].cpu().numpy()  # (W, V, 3)
@@ -191,6 +189,14 @@ class Animator:
             out[start:stop] += ramp[:, None, None] * offsets
             weight[start:stop] += ramp
         return out / weight[:, None, None]
+
+
+def window_spans(num_frames: int) -> list[tuple[int, int]]:
+    """(start, stop) frames of the windows a clip of ``num_frames`` frames is decoded in:
+    WINDOW_FRAMES long, OVERLAP_FRAMES shared by neighbours (one window for short clips)."""
+    step = WINDOW_FRAMES - OVERLAP_FRAMES
+    return [(start, min(start + WINDOW_FRAMES, num_frames))
+            for start in range(0, max(num_frames - OVERLAP_FRAMES, 1), step)]
 
 
 def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> Animator:

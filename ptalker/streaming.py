@@ -65,9 +65,12 @@ class FrameStream:
         self.emitted = 0
         """Frames emitted so far."""
         self.chunks = 0
+        self.finished = False
 
     def push(self, chunk: np.ndarray) -> np.ndarray:
         """(n, V, 3) offsets of the frames ``chunk`` (S,) float32 at 16 kHz determines (n may be 0)."""
+        if self.finished:
+            raise PtalkerError("audio stream: a chunk came after finish(); start a new stream for new speech")
         chunk = np.asarray(chunk, dtype=np.float32)
         if chunk.ndim != 1 or not np.isfinite(chunk).all():
             raise PtalkerError(f"audio chunk {self.chunks}: expected a 1-D array of finite "
@@ -84,6 +87,7 @@ class FrameStream:
         total = max(1, round(self.received / self.samples_per_frame))
         if self.received == 0:
             raise PtalkerError("audio stream: no audio arrived; send at least one chunk of speech")
+        self.finished = True
         return self._emit(total, total)
 
     def _emit(self, stop: int, window_end: int) -> np.ndarray:
@@ -93,8 +97,7 @@ class FrameStream:
         start = max(0, self.emitted - self.settings.context_frames)  # >= buffer_frame
         first = int(start * self.samples_per_frame) - int(self.buffer_frame * self.samples_per_frame)
         last = int(round(window_end * self.samples_per_frame)) - int(self.buffer_frame * self.samples_per_frame)
-        audio = self.buffer[first:last]
-        audio = np.pad(audio, (0, max(0, last - first - len(audio))))  # the last frame's audio may end early
+        audio = self.buffer[first:last]  # the last frame's audio may end early, as offline
         offsets = self.decode(audio, window_end - start)  # (W, V, 3)
         frames = offsets[self.emitted - start:stop - start]
         self.emitted = stop

@@ -165,7 +165,8 @@ def compute_losses(model: PTalker | FaceFormer, batch, weights: LossWeights, use
     offsets = batch.vertices - batch.template[:, None]  # (B, T, V, 3)
     audio = model.audio_codes(batch.audio, T, batch.audio_mask, mask)
     motion = model.motion_codes(offsets, batch.template, mask)
-    pair = torch.tensor([partner(i) for i in range(len(offsets))], device=offsets.device)
+    B = len(offsets)
+    pair = torch.tensor([partner(i) if partner(i) < B else i for i in range(B)], device=offsets.device)  # a lone clip: itself
     reference = model.reference_style(audio.style[pair], motion.style[pair])  # partners share a speaker
     identity = model.identity_style(batch.style_index) if model.identity is not None else None
     style = identity if use_identity else reference

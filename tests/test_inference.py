@@ -156,3 +156,35 @@ def test_evaluate(trained, tmp_path, capsys):
     assert main(["plot", "lips", str(pred), "--fps", "30", "--truth", str(corpus / "vertices_npy" / pred.name),
                  "--timeline", str(corpus / "align" / "S03_sentence03.json"), "--out", str(tmp_path / "lips.png")]) == 0
     assert all((tmp_path / name).stat().st_size > 10000 for name in ("both.png", "curves.png", "lips.png"))
+
+
+def test_stream_with_a_trained_checkpoint(trained, animator, tmp_path, capsys):
+    """Streaming gives as many frames as animate for every kind of style, writes the same files
+    through animate_to_folder, reports its latency, and reports a bad style or chunk as animate does."""
+    from ptalker.streaming import StreamSettings, split_chunks
+
+    corpus, checkpoint = trained
+    wav = corpus / "wav" / "S03_sentence03.wav"
+    audio = load_audio(wav)
+    V = animator.model.num_vertices
+    for style in (None, "S02", reference(corpus, "S03_sentence04", V)):
+        offline = animator.animate(audio, style).vertices
+        pieces = list(animator.stream(split_chunks(audio, 0.25), style))
+        assert all(p.ndim == 3 and p.shape[1:] == (V, 3) for p in pieces) and len(pieces) > 2
+        streamed = np.concatenate(pieces)
+        assert streamed.shape == offline.shape and np.isfinite(streamed).all()
+    with pytest.raises(PtalkerError, match="S09"):
+        next(animator.stream([audio], "S09"))
+    with pytest.raises(PtalkerError, match="template: expected"):
+        next(animator.stream([audio], template=np.zeros((7, 3), np.float32)))
+    with pytest.raises(PtalkerError, match="finite"):
+        list(animator.stream([audio[:1000], np.full(100, np.nan, np.float32)]))
+    report = inference.animate_to_folder(wav, tmp_path / "s", checkpoint=checkpoint, speaker="S01",
+                                         formats=["npy"], stream_chunk_s=0.15)
+    assert report.latency_s == pytest.approx(StreamSettings().latency_s(0.15, 30.0))
+    assert "streamed; latency 283 ms" in str(report) and report.frames == len(offline)
+    assert np.load(tmp_path / "s" / "vertices.npy").shape == offline.shape
+    assert inference.animate_to_folder(wav, tmp_path / "o", checkpoint=checkpoint, formats=["npy"]).latency_s is None
+    assert main(["animate", str(wav), "--out", str(tmp_path / "c"), "--checkpoint", str(checkpoint),
+                 "--stream", "--chunk-ms", "0"]) == 2
+    assert "must be positive" in capsys.readouterr().err

@@ -179,3 +179,44 @@ def test_log_gains_columns(tmp_path):
     _write_log(path, {"step": 3, "lip": 0.3, "lip_gap": 0.05})
     assert rows(path) == [{"step": "1", "lip": "0.5", "lip_gap": ""}, {"step": "2", "lip": "0.4", "lip_gap": "0.1"},
                           {"step": "3", "lip": "0.3", "lip_gap": "0.05"}]
+
+
+TINY_FACEFORMER = ["architecture=faceformer",
+                   "faceformer.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
+                   "faceformer.dim=16", "faceformer.layers=1", "faceformer.heads=2", "faceformer.ff=32"]
+"""Training-config overrides for a FaceFormer baseline small enough for tests."""
+
+
+def test_tiny_faceformer_run(corpus, tmp_path):
+    """The baseline trains on the same batches, teacher-forced with identity styles and the motion
+    terms only; its checkpoint animates training speakers (or their mean), not reference clips."""
+    from ptalker.inference import Style, load_model
+    from ptalker.models.faceformer import FaceFormer
+    from ptalker.train import MOTION_TERMS
+
+    result = train(config(corpus, tmp_path / "ff", *TINY_FACEFORMER), progress=False)
+    assert result.epochs == 2 and result.steps == 4
+    log = rows(tmp_path / "ff" / "train_log.csv")
+    assert len(log) == 4 and set(MOTION_TERMS) <= set(log[0]) and all(float(r["total"]) > 0 for r in log)
+    assert not set(LOSS_TERMS[len(MOTION_TERMS):]) & set(log[0]), f"PTalker-only terms logged: {list(log[0])}"
+    assert {r["style"] for r in log} == {"identity"}
+    val = rows(tmp_path / "ff" / "val_log.csv")
+    assert len(val) == 2 and all(np.isfinite(float(r["val_lve"])) and float(r["val_lve"]) > 0 for r in val)
+    best = load_checkpoint(tmp_path / "ff" / "best.pt")
+    assert best["config"]["architecture"] == "faceformer" and best["config"]["faceformer"]["num_speakers"] == 2
+    assert best["config"]["faceformer"]["dim"] == 16
+    animator = load_model(tmp_path / "ff" / "best.pt")
+    assert isinstance(animator.model, FaceFormer) and animator.architecture == "faceformer"
+    V = animator.model.num_vertices
+    audio = np.random.default_rng(1).normal(size=8000).astype(np.float32) * 0.1
+    s1, s2, neutral = (animator.animate(audio, style).vertices for style in ("S01", Style(speaker="S02"), None))
+    assert s1.shape == s2.shape == neutral.shape == (15, V, 3) and np.isfinite(neutral).all()
+    assert not np.array_equal(s1, s2), "training speakers' styles should differ"
+    assert np.abs(s1 - animator.topology.template).max() > 0, "the trained output layer still predicts zeros"
+    reference = Style(reference_audio=audio, reference_motion=s1)
+    with pytest.raises(PtalkerError, match="training speakers"):
+        animator.animate(audio, reference)
+    with pytest.raises(PtalkerError, match="training speakers"):
+        animator.style_vector(Style(mix=[(reference, 1.0), (Style(speaker="S01"), 1.0)]))
+    streamed = np.concatenate(list(animator.stream([audio[:3000], audio[3000:]], "S01")))
+    assert streamed.shape == s1.shape
