@@ -76,7 +76,7 @@ def scores(pred_dirs: list[Path], data: Path, sets: FaceSets) -> dict:
     spread over conditions."""
     rows = []
     for pred_dir in pred_dirs:
-        report = score_folder(pred_dir, data, dataset="custom", split="test")
+        report = score_folder(pred_dir, data, dataset="custom", split="test", config=data / "dataset.yaml")
         rows.append({"lve": report.lve, "lve_sqrt_mm": report.lve_sqrt_mm, "fdd": report.fdd,
                      "mve_mm": report.mve_mm, "lips_sealed": seal_rate(pred_dir, data, sets)})
     for row, value in zip(rows, style_errors({str(d): d for d in pred_dirs}, data, sets).values()):

@@ -13,8 +13,9 @@ All measured in one run on this machine, torch with 2 threads, for 5, 10, 30 and
   checkpoint) and a paper-size config (configs/train/vocaset.yaml's network with a wav2vec2-base
   audio encoder, random weights): seconds of audio per second of compute, and the share of time
   spent outside the audio encoder;
-- peak memory: each end-to-end run happens in a fresh process; its peak RSS, and the peak above
-  the RSS the process had with the model loaded (the cost of the audio length);
+- peak memory: each end-to-end run happens in a fresh process; the peak RSS while it animates
+  (Linux's high-water mark, reset after the model is loaded: loading a checkpoint peaks higher
+  than animating), and that peak above the RSS the process had with the model loaded;
 - training throughput (frames per second, 3 s clips) at batch size 1 and 8, for both models.
 
 Written to RESULTS/speed.json and speed.md.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -76,12 +76,15 @@ def decoding_only(lengths: list[float]) -> dict:
     theirs = FaceFormer(FaceFormerConfig(tiny_audio, size["dim"], size["layers"], size["heads"], size["ff"],
                                          num_speakers=8), FLAME_VERTICES).eval()  # the audio encoder is not timed
     style, their_style = torch.randn(1, config.style_dim), theirs.neutral_style()[None]
+    with torch.no_grad():  # warm-up: first calls allocate
+        ours(torch.randn(1, 30, size["dim"]), style)
+        autoregressive_decode(theirs, torch.randn(1, 30, size["dim"]), their_style)
     rows = {}
     for seconds in lengths:
         frames = int(seconds * FPS)
         features = torch.randn(1, frames, size["dim"])
         with torch.no_grad():
-            ptalker_s = timed(lambda: [ours(features[:, a:b], style) for a, b in window_spans(frames)], repeats=3)
+            ptalker_s = timed(lambda: [ours(features[:, a:b], style) for a, b in window_spans(frames)], repeats=5)
             faceformer_s = timed(lambda: autoregressive_decode(theirs, features, their_style))
         rows[f"{seconds:g}s"] = {"frames": frames, "ptalker_s": ptalker_s, "faceformer_s": faceformer_s,
                                  "ratio": faceformer_s / ptalker_s}
@@ -107,23 +110,26 @@ def end_to_end_child(config: str, seconds: float) -> dict:
     animator = load_model() if config == "default" else paper_size_animator()
     rng = np.random.default_rng(0)
     animator.animate((0.1 * rng.normal(size=AUDIO_SAMPLE_RATE_HZ)).astype(np.float32))  # warm-up, 1 s
-    loaded_mb = rss_now_mb()
+    loaded_mb = rss_mb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # resets the high-water mark VmHWM to the current RSS
     encoder = animator.model.audio_encoder
     spent = []
     encoder.register_forward_pre_hook(lambda *_: spent.append(-time.perf_counter()))
     encoder.register_forward_hook(lambda *_: spent.append(time.perf_counter()))
     audio = (0.1 * rng.normal(size=int(seconds * AUDIO_SAMPLE_RATE_HZ))).astype(np.float32)
     total = timed(lambda: animator.animate(audio))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = rss_mb("VmHWM")
     return {"seconds": total, "encoder_s": sum(spent), "realtime_factor": seconds / total,
             "outside_encoder_share": 1.0 - sum(spent) / total, "peak_rss_mb": peak_mb,
             "peak_above_loaded_mb": peak_mb - loaded_mb}
 
 
-def rss_now_mb() -> float:
-    """The process's resident memory now (Linux /proc), in MB."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 2**20
+def rss_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS: resident now, VmHWM: its peak), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"/proc/self/status has no {field}: peak memory needs Linux")
 
 
 def end_to_end(lengths: list[float]) -> dict:
@@ -191,7 +197,7 @@ def markdown(result: dict) -> str:
         lines.append(f"| {length} | {row['frames']} | {row['ptalker_s']:.3f} | {row['faceformer_s']:.2f} | "
                      f"{row['ratio']:.0f}x |")
     lines += ["", "End to end (audio encoder + decoder), fresh process per run:", "",
-              "| config | audio | compute (s) | × real time | outside encoder | peak RSS (MB) | above loaded (MB) |",
+              "| config | audio | compute (s) | × real time | outside encoder | peak RSS animating (MB) | above loaded (MB) |",
               "|---|---|---:|---:|---:|---:|---:|"]
     for config, rows in result["end_to_end"].items():
         for length, row in rows.items():

@@ -1,0 +1,102 @@
+"""Streaming against offline decoding: latency, and what it costs in LVE.
+
+    python benchmarks/streaming.py [--checkpoint CKPT] [--data data/synth_benchmark]
+
+Every test sequence of the synthetic corpus is animated in its own-reference style twice: offline
+(``Animator.animate``) and streamed (``Animator.stream``, its audio fed in chunks), for a few chunk
+lengths and lookaheads. Printed and written to RESULTS/streaming.json and streaming.md:
+
+- the algorithmic latency, ``chunk + (lookahead_frames + 1) / fps``;
+- LVE of the streamed output against the ground truth, relative to offline's (1.00: no loss);
+- LVE of the streamed output against the offline output (how far streaming moves the lips);
+- compute per chunk (mean and worst, torch with 2 threads), which must stay below the chunk
+  length for a live source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ptalker.data.dataset import TalkingHeadDataset
+from ptalker.data.splits import get_dataset_spec
+from ptalker.evaluate import choose_style
+from ptalker.fileio import atomic_open
+from ptalker.inference import load_model
+from ptalker.metrics.vertex_errors import lip_vertex_error
+from ptalker.streaming import StreamSettings, split_chunks
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+SETTINGS = ((0.1, 3), (0.2, 2), (0.1, 5), (0.2, 3))
+"""(chunk seconds, lookahead frames); the first is ptalker animate --stream's default."""
+
+
+def streamed(animator, audio: np.ndarray, style, template: np.ndarray, chunk_s: float,
+             lookahead: int) -> tuple[np.ndarray, list[float]]:
+    """(T, V, 3) streamed vertices and the seconds each chunk took."""
+    frames, spent = [], []
+    stream = animator.stream(split_chunks(audio, chunk_s), style, template, StreamSettings(lookahead_frames=lookahead))
+    while True:
+        start = time.perf_counter()
+        try:
+            frames.append(next(stream))
+        except StopIteration:
+            break
+        spent.append(time.perf_counter() - start)
+    return np.concatenate(frames), spent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--data", type=Path, default=ROOT / "data/synth_benchmark")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(THREADS)
+    test = TalkingHeadDataset(args.data, get_dataset_spec("custom", args.data / "dataset.yaml"), "test")
+    animator = load_model(args.checkpoint)
+    lips = animator.topology.masks.lips
+    items = [test[i] for i in range(len(test))]
+    styles = [choose_style(test, i, "reference") for i in range(len(test))]
+    truth = [item.vertices.numpy() for item in items]
+    offline = [animator.animate(item.audio.numpy(), style, item.template.numpy()).vertices
+               for item, style in zip(items, styles)]
+    offline_lve = lip_vertex_error(offline, truth, lips)
+    rows = []
+    for chunk_s, lookahead in SETTINGS:
+        outputs, spent = [], []
+        for item, style in zip(items, styles):
+            vertices, seconds = streamed(animator, item.audio.numpy(), style, item.template.numpy(), chunk_s, lookahead)
+            outputs.append(vertices)
+            spent += seconds
+        rows.append({"chunk_ms": 1000 * chunk_s, "lookahead_frames": lookahead,
+                     "latency_ms": 1000 * StreamSettings(lookahead_frames=lookahead).latency_s(chunk_s, animator.fps),
+                     "lve_vs_offline_ratio": lip_vertex_error(outputs, truth, lips) / offline_lve,
+                     "lve_streamed_vs_offline": lip_vertex_error(outputs, offline, lips),
+                     "chunk_compute_mean_ms": 1000 * float(np.mean(spent)),
+                     "chunk_compute_max_ms": 1000 * float(np.max(spent))})
+        print(rows[-1], flush=True)
+    lines = [f"Test split, {len(items)} sequences, own-reference style; offline LVE {offline_lve:.3e} m².", "",
+             "| chunk (ms) | lookahead (frames) | latency (ms) | LVE / offline LVE | LVE streamed vs offline (m²) "
+             "| compute per chunk, mean / max (ms) |", "|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['chunk_ms']:.0f} | {r['lookahead_frames']} | {r['latency_ms']:.0f} | "
+              f"{r['lve_vs_offline_ratio']:.3f} | {r['lve_streamed_vs_offline']:.2e} | "
+              f"{r['chunk_compute_mean_ms']:.0f} / {r['chunk_compute_max_ms']:.0f} |" for r in rows]
+    args.results.mkdir(parents=True, exist_ok=True)
+    with atomic_open(args.results / "streaming.json", "w") as handle:
+        json.dump({"offline_lve": offline_lve, "sequences": len(items), "rows": rows}, handle, indent=2)
+    with atomic_open(args.results / "streaming.md", "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
