@@ -31,10 +31,10 @@ import torch.nn.functional as F
 from ptalker.audio.augment import AugmentConfig, augment
 from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
 from ptalker.config import load_config
-from ptalker.decoding import decode_offsets
 from ptalker.data.dataset import SequenceItem, TalkingHeadDataset, collate_sequences
 from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.data.splits import get_dataset_spec
+from ptalker.decoding import decode_offsets
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
 from ptalker.losses.alignment import gaussian_kl, orthogonality, style_infonce, topk_contrastive
