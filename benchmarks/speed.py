@@ -24,6 +24,7 @@ Written to RESULTS/speed.json and speed.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -170,7 +171,7 @@ def training_throughput(batch_sizes: tuple[int, ...] = (1, 8), steps: int = 3) -
     for name, path in (("ptalker", "standin_default"), ("faceformer", "faceformer_standin")):
         config = load_train_config(ROOT / f"configs/train/{path}.yaml")
         section = config.model if name == "ptalker" else config.faceformer
-        model = build_model(name, type(section)(**{**section.__dict__, "num_speakers": 2}), topology).train()
+        model = build_model(name, dataclasses.replace(section, num_speakers=2), topology).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
         for batch_size in batch_sizes:
             batch = random_batch(batch_size, topology.num_vertices, template)
