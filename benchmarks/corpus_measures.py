@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequence, vertices_path
-from ptalker.data.synth.checks import CLOSED_GAP_M, bilabial_gaps
 from ptalker.data.synth.corpus import load_alignment
-from ptalker.metrics.face_measures import FaceSets, lip_gap, style_statistics
+from ptalker.evaluation.corpus_checks import bilabial_gaps
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.metrics.face_measures import lip_gap, style_statistics
+from ptalker.metrics.lip_sync import CLOSED_GAP_M
 
 
 def seal_rate(pred_dir: Path, data: Path, sets: FaceSets) -> float:

@@ -13,7 +13,7 @@ written to OUT/model_quality.json:
   is a random process speech does not predict, so no model gets below about the floor;
 - the share of sequences whose own-reference LVE beats the other-speaker LVE, against the
   recorded truth (the target) and against the stabilized truth, overall and per test speaker;
-- lips sealed (gap < 1 mm) on /p b m/ with the own reference (ptalker.data.synth.checks);
+- lips sealed (gap < 1 mm) on /p b m/ with the own reference (ptalker.evaluation.corpus_checks);
 - style error: |predicted - ground truth| style statistics per speaker (each statistic scaled by
   its spread over the ground truth's speakers), own reference against neutral;
 - decoding time for 5, 10, 30 and 60 s of audio (torch with 2 threads).
@@ -21,25 +21,25 @@ written to OUT/model_quality.json:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from common import ROOT, argument_parser, set_threads
+from corpus_measures import seal_rate, style_errors
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, METRES_TO_MM
-from corpus_measures import seal_rate, style_errors
 from ptalker.data.layout import load_templates, load_vertex_sequence
-from ptalker.evaluate import evaluate
-from ptalker.inference import load_model
-from ptalker.metrics.face_measures import FaceSets, remove_head_motion
+from ptalker.evaluation.evaluate import evaluate
+from ptalker.fileio import save_json
+from ptalker.flame.masks import head_face_sets
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.metrics.vertex_errors import lip_max_sq_distance
+from ptalker.pipelines.animator import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
-THREADS = 2
 LENGTHS_S = (5, 10, 30, 60)
 
 
@@ -90,13 +90,13 @@ def decoding_times(animator) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=ROOT / "data/synth_benchmark")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs/bench_model")
     args = parser.parse_args(argv)
-    torch.set_num_threads(THREADS)
-    sets = FaceSets.for_head()
+    set_threads()
+    sets = head_face_sets()
     dirs = {}
     for way in ("reference", "other", "neutral"):
         dirs[way] = evaluate(args.checkpoint, args.data, args.out / way, style=way).pred_dir
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "style_error": style_errors({"reference": dirs["reference"], "neutral": dirs["neutral"]}, args.data, sets),
         "decoding_s": decoding_times(animator),
     }
-    (args.out / "model_quality.json").write_text(json.dumps(result, indent=2))
+    save_json(args.out / "model_quality.json", result)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -5,7 +5,7 @@
 
 On the synthetic benchmark corpus's test split (test speakers S11, S12, unseen in training, x
 held-out sentences), each row animates every test sequence from its own audio on its speaker's
-template, and is scored by ``ptalker.evaluate`` (the same code for every model):
+template, and is scored by ``ptalker.evaluation.evaluate`` (the same code for every model):
 
 - static template: the speaker's neutral face in every frame;
 - mean motion: the template plus the mean offset of all training frames (a static face too);
@@ -24,26 +24,23 @@ perfect). Written to RESULTS/quality.md, quality.json and quality.png.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import torch
-
+from common import ROOT, argument_parser, markdown_table, save_results, set_threads
 from corpus_measures import seal_rate, style_errors
+
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.layout import load_templates, load_vertex_sequence, vertices_path
 from ptalker.data.splits import get_dataset_spec
-from ptalker.evaluate import evaluate
-from ptalker.fileio import atomic_directory, atomic_open, save_npy
-from ptalker.inference import load_model
-from ptalker.metrics.face_measures import FaceSets
-from ptalker.metrics.score import score_folder
+from ptalker.evaluation.evaluate import evaluate
+from ptalker.evaluation.score import score_folder
+from ptalker.fileio import atomic_directory, save_npy
+from ptalker.flame.masks import head_face_sets
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.pipelines.animator import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
-THREADS = 2
 FACEFORMER = ROOT / "benchmarks/checkpoints/faceformer_standin.pt"
 COLUMNS = {"lve": ("LVE (m²)", "{:.3e}"), "lve_sqrt_mm": ("√LVE (mm)", "{:.2f}"), "fdd": ("FDD (m²)", "{:+.2e}"),
            "mve_mm": ("MVE (mm)", "{:.2f}"), "lips_sealed": ("lips sealed on /p b m/", "{:.1%}"),
@@ -100,12 +97,8 @@ def identity_rows(checkpoint: Path | None, data: Path, out: Path, speakers: int)
 
 
 def markdown(table: dict[str, dict]) -> str:
-    lines = ["| | " + " | ".join(label for label, _ in COLUMNS.values()) + " |",
-             "|---|" + "---:|" * len(COLUMNS)]
-    for row, values in table.items():
-        cells = [fmt.format(values[key]) for key, (_, fmt) in COLUMNS.items()]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [[row, *(fmt.format(values[key]) for key, (_, fmt) in COLUMNS.items())] for row, values in table.items()]
+    return markdown_table(["", *(label for label, _ in COLUMNS.values())], rows) + "\n"
 
 
 def plot(table: dict[str, dict], out_png: Path) -> Path:
@@ -128,18 +121,17 @@ def plot(table: dict[str, dict], out_png: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__, results=True)
     parser.add_argument("--checkpoint", type=Path, default=None, help="PTalker (default: the shipped one)")
     parser.add_argument("--faceformer", type=Path, default=FACEFORMER, help="the FaceFormer baseline")
     parser.add_argument("--data", type=Path, default=ROOT / "data/synth_benchmark")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs/bench_quality", help="predictions")
-    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results")
     parser.add_argument("--speakers", type=int, default=8, help="training-speaker conditions per identity row")
     args = parser.parse_args(argv)
-    torch.set_num_threads(THREADS)
+    set_threads()
     spec = get_dataset_spec("custom", args.data / "dataset.yaml")
     test = TalkingHeadDataset(args.data, spec, "test")
-    sets = FaceSets.for_head()
+    sets = head_face_sets()
     zero = np.zeros_like(next(iter(load_templates(args.data).values())))
     print("static rows", flush=True)
     table = {"static template": scores([static_predictions(test, zero, args.out / "template")], args.data, sets),
@@ -153,11 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                                                             args.speakers), args.data, sets)
     reference = evaluate(args.checkpoint, args.data, args.out / "ptalker_reference", style="reference").pred_dir
     table["PTalker, reference-clip style"] = scores([reference], args.data, sets)
-    args.results.mkdir(parents=True, exist_ok=True)
-    with atomic_open(args.results / "quality.json", "w") as handle:
-        json.dump({"split": "test", "data": str(args.data), "rows": table}, handle, indent=2)
-    with atomic_open(args.results / "quality.md", "w") as handle:
-        handle.write(markdown(table))
+    save_results(args.results, "quality", {"split": "test", "data": str(args.data), "rows": table}, markdown(table))
     plot(table, args.results / "quality.png")
     print(markdown(table))
     print(f"written to {args.results}: quality.md, quality.json, quality.png")

@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import RESULTS_DIR, ROOT, argument_parser
 
 from ptalker.fileio import save_json
 
-ROOT = Path(__file__).resolve().parents[1]
 PLATFORMS = ("egl", "osmesa")
 AUDIO_RATE_HZ = 16_000
 
@@ -110,9 +110,9 @@ def _video_fps(faces: np.ndarray, frames: np.ndarray, size: int, compare: bool) 
 
 def measure(platform: str, frames_count: int, size: int) -> dict:
     """Every measurement for the platform this process runs on."""
-    from ptalker.topology import Topology
+    from ptalker.flame.flame_model import head_topology
 
-    head = Topology.of_head()
+    head = head_topology()
     frames = moving_head(head.template, frames_count)
     results = {"inplace": _renderer_fps(head.faces, frames, size, 0)}
     if platform == "egl":
@@ -134,11 +134,11 @@ def _child(platform: str, frames: int, size: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--platforms", default=",".join(PLATFORMS))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

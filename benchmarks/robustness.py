@@ -20,7 +20,6 @@ its ratio to clean, and the static template's LVE for scale.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -29,19 +28,18 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-import torch
+from common import ROOT, argument_parser, set_threads
 from scipy.signal import resample_poly
 
 from ptalker.audio.augment import AugmentConfig, augment
 from ptalker.audio.io import load_audio
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.splits import get_dataset_spec
-from ptalker.evaluate import choose_style
-from ptalker.inference import load_model
+from ptalker.evaluation.evaluate import choose_style
+from ptalker.fileio import save_json
 from ptalker.metrics.vertex_errors import lip_max_sq_distance
+from ptalker.pipelines.animator import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
-THREADS = 2
 OFF = dict(gain_db=[0.0, 0.0], resample_p=0.0, room_p=0.0, tilt_p=0.0, noise_p=0.0)
 CONDITIONS = {
     "clean": AugmentConfig(**OFF),
@@ -78,12 +76,12 @@ def change_speed(audio: np.ndarray, vertices: np.ndarray, speed: float) -> tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=ROOT / "data/synth_benchmark")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs/bench_robustness")
     args = parser.parse_args(argv)
-    torch.set_num_threads(THREADS)
+    set_threads()
     animator = load_model(args.checkpoint)
     lips = animator.topology.masks.lips
     dataset = TalkingHeadDataset(args.data, get_dataset_spec("custom", args.data / "dataset.yaml"), "test")
@@ -107,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     lve = {name: float(np.concatenate(values).mean()) for name, values in errors.items()}
     result = {"sequences": len(dataset), "lve": lve,
               "ratio_to_clean": {name: value / lve["clean"] for name, value in lve.items()}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "robustness.json").write_text(json.dumps(result, indent=2))
+    save_json(args.out / "robustness.json", result)
     print(json.dumps(result, indent=2))
     return 0
 

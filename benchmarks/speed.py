@@ -33,21 +33,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import ROOT, THREADS, argument_parser, markdown_table, save_results, set_threads
 
 from ptalker.audio.encoder import AudioEncoderConfig
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.data.dataset import SequenceItem, collate_sequences
 from ptalker.data.layout import SequenceName
-from ptalker.decoding import autoregressive_decode
-from ptalker.fileio import atomic_open
-from ptalker.inference import Animator, load_model, window_spans
-from ptalker.models.build import build_model
 from ptalker.models.decoder import MotionDecoder
 from ptalker.models.faceformer import FaceFormer, FaceFormerConfig
-from ptalker.train import LossWeights, compute_losses, load_train_config
+from ptalker.pipelines.animator import Animator, load_model, window_spans
+from ptalker.pipelines.checkpoint import build_network
+from ptalker.pipelines.decoding import autoregressive_decode
+from ptalker.training.config import LossWeights, load_train_config
+from ptalker.training.objective import compute_losses
 
-ROOT = Path(__file__).resolve().parents[1]
-THREADS = 2
 FPS = 30.0
 FLAME_VERTICES = 5023
 TRAIN_CLIP_FRAMES = 90
@@ -99,7 +98,7 @@ def paper_size_animator() -> Animator:
     config = load_train_config(ROOT / "configs/train/vocaset.yaml", [f"model.audio={json.dumps(PAPER_AUDIO)}",
                                                                        "model.num_speakers=8"]).model
     topology = load_model().topology
-    model = build_model("ptalker", config, topology)
+    model = build_network("ptalker", config, topology)
     return Animator(model, {"config": {"architecture": "ptalker"}, "extra": {"fps": FPS}}, topology,
                     torch.device("cpu"))
 
@@ -107,7 +106,7 @@ def paper_size_animator() -> Animator:
 def end_to_end_child(config: str, seconds: float) -> dict:
     """In a fresh process: animate ``seconds`` of audio with ``config`` ('default' or 'paper');
     time, share outside the audio encoder, peak RSS."""
-    torch.set_num_threads(THREADS)
+    set_threads()
     animator = load_model() if config == "default" else paper_size_animator()
     rng = np.random.default_rng(0)
     animator.animate((0.1 * rng.normal(size=AUDIO_SAMPLE_RATE_HZ)).astype(np.float32))  # warm-up, 1 s
@@ -171,7 +170,7 @@ def training_throughput(batch_sizes: tuple[int, ...] = (1, 8), steps: int = 3) -
     for name, path in (("ptalker", "standin_default"), ("faceformer", "faceformer_standin")):
         config = load_train_config(ROOT / f"configs/train/{path}.yaml")
         section = config.model if name == "ptalker" else config.faceformer
-        model = build_model(name, dataclasses.replace(section, num_speakers=2), topology).train()
+        model = build_network(name, dataclasses.replace(section, num_speakers=2), topology).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
         for batch_size in batch_sizes:
             batch = random_batch(batch_size, topology.num_vertices, template)
@@ -192,46 +191,40 @@ def training_throughput(batch_sizes: tuple[int, ...] = (1, 8), steps: int = 3) -
 
 
 def markdown(result: dict) -> str:
-    lines = ["Decoding only (same width and depth, 5023 vertices):", "",
-             "| audio | frames | PTalker (s) | FaceFormer step by step (s) | ratio |", "|---|---:|---:|---:|---:|"]
-    for length, row in result["decoding"]["lengths"].items():
-        lines.append(f"| {length} | {row['frames']} | {row['ptalker_s']:.3f} | {row['faceformer_s']:.2f} | "
-                     f"{row['ratio']:.0f}x |")
-    lines += ["", "End to end (audio encoder + decoder), fresh process per run:", "",
-              "| config | audio | compute (s) | × real time | outside encoder | peak RSS animating (MB) | above loaded (MB) |",
-              "|---|---|---:|---:|---:|---:|---:|"]
-    for config, rows in result["end_to_end"].items():
-        for length, row in rows.items():
-            lines.append(f"| {config} | {length} | {row['seconds']:.2f} | {row['realtime_factor']:.1f} | "
-                         f"{row['outside_encoder_share']:.0%} | {row['peak_rss_mb']:.0f} | "
-                         f"{row['peak_above_loaded_mb']:.0f} |")
-    lines += ["", "Training throughput (3 s clips):", "", "| model, batch | step (s) | frames/s |", "|---|---:|---:|"]
-    for name, row in result["training"].items():
-        lines.append(f"| {name} | {row['step_s']:.2f} | {row['frames_per_s']:.0f} |")
-    return "\n".join(lines) + "\n"
+    decoding = markdown_table(
+        ["audio", "frames", "PTalker (s)", "FaceFormer step by step (s)", "ratio"],
+        [[length, row["frames"], f"{row['ptalker_s']:.3f}", f"{row['faceformer_s']:.2f}", f"{row['ratio']:.0f}x"]
+         for length, row in result["decoding"]["lengths"].items()])
+    whole = markdown_table(
+        ["config", "audio", "compute (s)", "× real time", "outside encoder", "peak RSS animating (MB)",
+         "above loaded (MB)"],
+        [[config, length, f"{row['seconds']:.2f}", f"{row['realtime_factor']:.1f}",
+          f"{row['outside_encoder_share']:.0%}", f"{row['peak_rss_mb']:.0f}", f"{row['peak_above_loaded_mb']:.0f}"]
+         for config, rows in result["end_to_end"].items() for length, row in rows.items()], left=2)
+    training = markdown_table(["model, batch", "step (s)", "frames/s"],
+                              [[name, f"{row['step_s']:.2f}", f"{row['frames_per_s']:.0f}"]
+                               for name, row in result["training"].items()])
+    return "\n\n".join(["Decoding only (same width and depth, 5023 vertices):", decoding,
+                        "End to end (audio encoder + decoder), fresh process per run:", whole,
+                        "Training throughput (3 s clips):", training]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__, results=True)
     parser.add_argument("--lengths", type=float, nargs="+", default=[5, 10, 30, 60], help="seconds of audio")
-    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results")
     parser.add_argument("--child", nargs=2, metavar=("CONFIG", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(end_to_end_child(args.child[0], float(args.child[1]))))
         return 0
-    torch.set_num_threads(THREADS)
+    set_threads()
     print("decoding only", flush=True)
     result = {"threads": THREADS, "decoding": decoding_only(args.lengths)}
     print("end to end", flush=True)
     result["end_to_end"] = end_to_end(args.lengths)
     print("training throughput", flush=True)
     result["training"] = training_throughput()
-    args.results.mkdir(parents=True, exist_ok=True)
-    with atomic_open(args.results / "speed.json", "w") as handle:
-        json.dump(result, handle, indent=2)
-    with atomic_open(args.results / "speed.md", "w") as handle:
-        handle.write(markdown(result))
+    save_results(args.results, "speed", result, markdown(result))
     print(markdown(result))
     return 0
 

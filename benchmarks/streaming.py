@@ -15,25 +15,20 @@ lengths and lookaheads. Printed and written to RESULTS/streaming.json and stream
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from common import ROOT, argument_parser, markdown_table, save_results, set_threads
 
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.splits import get_dataset_spec
-from ptalker.evaluate import choose_style
-from ptalker.fileio import atomic_open
-from ptalker.inference import load_model
+from ptalker.evaluation.evaluate import choose_style
 from ptalker.metrics.vertex_errors import lip_vertex_error
-from ptalker.streaming import StreamSettings, split_chunks
+from ptalker.pipelines.animator import load_model
+from ptalker.pipelines.streaming import StreamSettings, split_chunks
 
-ROOT = Path(__file__).resolve().parents[1]
-THREADS = 2
 SETTINGS = ((0.1, 3), (0.2, 2), (0.1, 5), (0.2, 3))
 """(chunk seconds, lookahead frames); the first is ptalker animate --stream's default."""
 
@@ -54,12 +49,11 @@ def streamed(animator, audio: np.ndarray, style, template: np.ndarray, chunk_s: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__, results=True)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=ROOT / "data/synth_benchmark")
-    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args(argv)
-    torch.set_num_threads(THREADS)
+    set_threads()
     test = TalkingHeadDataset(args.data, get_dataset_spec("custom", args.data / "dataset.yaml"), "test")
     animator = load_model(args.checkpoint)
     lips = animator.topology.masks.lips
@@ -83,18 +77,16 @@ def main(argv: list[str] | None = None) -> int:
                      "chunk_compute_mean_ms": 1000 * float(np.mean(spent)),
                      "chunk_compute_max_ms": 1000 * float(np.max(spent))})
         print(rows[-1], flush=True)
-    lines = [f"Test split, {len(items)} sequences, own-reference style; offline LVE {offline_lve:.3e} m².", "",
-             "| chunk (ms) | lookahead (frames) | latency (ms) | LVE / offline LVE | LVE streamed vs offline (m²) "
-             "| compute per chunk, mean / max (ms) |", "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['chunk_ms']:.0f} | {r['lookahead_frames']} | {r['latency_ms']:.0f} | "
-              f"{r['lve_vs_offline_ratio']:.3f} | {r['lve_streamed_vs_offline']:.2e} | "
-              f"{r['chunk_compute_mean_ms']:.0f} / {r['chunk_compute_max_ms']:.0f} |" for r in rows]
-    args.results.mkdir(parents=True, exist_ok=True)
-    with atomic_open(args.results / "streaming.json", "w") as handle:
-        json.dump({"offline_lve": offline_lve, "sequences": len(items), "rows": rows}, handle, indent=2)
-    with atomic_open(args.results / "streaming.md", "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    table = markdown_table(["chunk (ms)", "lookahead (frames)", "latency (ms)", "LVE / offline LVE",
+                            "LVE streamed vs offline (m²)", "compute per chunk, mean / max (ms)"],
+                           [[f"{r['chunk_ms']:.0f}", r["lookahead_frames"], f"{r['latency_ms']:.0f}",
+                             f"{r['lve_vs_offline_ratio']:.3f}", f"{r['lve_streamed_vs_offline']:.2e}",
+                             f"{r['chunk_compute_mean_ms']:.0f} / {r['chunk_compute_max_ms']:.0f}"] for r in rows],
+                           left=0)
+    text = f"Test split, {len(items)} sequences, own-reference style; offline LVE {offline_lve:.3e} m².\n\n{table}"
+    save_results(args.results, "streaming", {"offline_lve": offline_lve, "sequences": len(items), "rows": rows},
+                 text + "\n")
+    print(text)
     return 0
 
 

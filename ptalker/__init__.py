@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-_LAZY = {"load_model": "ptalker.inference", "Style": "ptalker.inference", "Animation": "ptalker.inference"}
+_LAZY = {"load_model": "ptalker.pipelines.animator", "Style": "ptalker.pipelines.animator", "Animation": "ptalker.pipelines.animator"}
 
 
 def __getattr__(name: str):

@@ -11,8 +11,13 @@ import sys
 from pathlib import Path
 
 from ptalker import __version__
+from ptalker.constants import VOCASET_CAPTURE_FPS, VOCASET_FPS
+from ptalker.data.splits import DATASET_NAMES
 from ptalker.errors import PtalkerError
+from ptalker.evaluation import STYLES
 from ptalker.export import FORMATS
+from ptalker.pipelines.files import DEFAULT_SIZE
+from ptalker.render import DEFAULT_BACKEND, available_backends
 
 
 def _cmd_flame_import(args: argparse.Namespace) -> None:
@@ -56,13 +61,14 @@ def _cmd_data_synth(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from ptalker.train import load_train_config, train
+    from ptalker.training.config import load_train_config
+    from ptalker.training.loop import train
 
     print(train(load_train_config(args.config, args.overrides), progress=not args.quiet))
 
 
 def _cmd_animate(args: argparse.Namespace) -> None:
-    from ptalker.inference import animate_to_folder
+    from ptalker.pipelines.animate_folder import animate_to_folder
 
     print(animate_to_folder(args.audio, args.out, checkpoint=args.checkpoint, speaker=args.speaker,
                             style_audio=args.style_audio, style_motion=args.style_motion,
@@ -72,23 +78,21 @@ def _cmd_animate(args: argparse.Namespace) -> None:
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
-    from ptalker.render import render_file
+    from ptalker.pipelines.files import render_file
 
     print(render_file(args.seq, args.out, audio=args.audio, compare=args.compare, fps=args.fps, faces=args.faces,
                       backend=args.backend, size=args.size))
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
-    from ptalker.export import export_sequence
-    from ptalker.sequence_file import read_sequence
+    from ptalker.pipelines.files import export_file
 
-    vertices, faces, fps = read_sequence(args.seq, args.fps, args.faces)
-    options = {"error_bound": args.error_bound} if args.error_bound is not None else {}
-    print(export_sequence(vertices, faces, fps, args.out, args.format, audio=args.audio, **options))
+    print(export_file(args.seq, args.out, args.format, audio=args.audio, fps=args.fps, faces=args.faces,
+                      error_bound=args.error_bound))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from ptalker.evaluate import evaluate
+    from ptalker.evaluation.evaluate import evaluate
 
     result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config,
                       plots=args.plots, speaker=args.speaker)
@@ -99,7 +103,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def _cmd_plot_lips(args: argparse.Namespace) -> None:
-    from ptalker.plots import plot_lips_file
+    from ptalker.pipelines.files import plot_lips_file
 
     path = plot_lips_file(args.seq, args.out, truth=args.truth, template=args.template, timeline=args.timeline,
                           fps=args.fps)
@@ -121,7 +125,7 @@ def _cmd_plot_training(args: argparse.Namespace) -> None:
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
-    from ptalker.metrics.score import score_folder
+    from ptalker.evaluation.score import score_folder
 
     report = score_folder(args.pred, args.data, dataset=args.dataset, split=args.split,
                           regions=args.regions, masks=args.masks, config=args.config)
@@ -132,33 +136,39 @@ def _cmd_score(args: argparse.Namespace) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from ptalker.demo import run_demo
+    from ptalker.pipelines.demo import run_demo
 
     result = run_demo(args.out, checkpoint=args.checkpoint)
     print(result)
 
 
-def _add_sequence_options(parser: argparse.ArgumentParser) -> None:
+SEQUENCE_HELP = "vertex sequence: .npy (T, V, 3) or (T, V*3), or .npz with vertices (+ faces, fps)"
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+def _fps_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate (default: the .npz's fps, else sequence.json beside the file)")
+
+
+def _sequence_options(parser: argparse.ArgumentParser) -> None:
+    _fps_option(parser)
     parser.add_argument("--faces", type=Path, default=None,
                         help="triangles: an (F, 3) .npy or a mesh file (default: the .npz's faces, else the "
                              "head model's when the vertex count matches)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every ``ptalker`` subcommand."""
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(prog="ptalker", formatter_class=fmt,
-                                     description="Speech-driven personalized FLAME head animation.")
-    parser.add_argument("--version", action="version", version=f"ptalker {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+def _subcommand(commands, name: str, func, help: str) -> argparse.ArgumentParser:
+    """A subcommand parser whose arguments' defaults show in --help, running ``func``."""
+    parser = commands.add_parser(name, formatter_class=FORMATTER, help=help)
+    parser.set_defaults(func=func)
+    return parser
 
-    flame = commands.add_parser("flame", help="head models: import real FLAME, the stand-in head",
-                                formatter_class=fmt)
-    flame_cmds = flame.add_subparsers(dest="flame_command", metavar="ACTION", required=True)
-    imp = flame_cmds.add_parser("import", formatter_class=fmt,
-                                help="convert FLAME 2020 generic_model.pkl (chumpy) for smplx")
+
+def _add_flame(commands) -> None:
+    flame = commands.add_parser("flame", help="head models: import real FLAME, the stand-in head", formatter_class=FORMATTER)
+    actions = flame.add_subparsers(dest="flame_command", metavar="ACTION", required=True)
+    imp = _subcommand(actions, "import", _cmd_flame_import, "convert FLAME 2020 generic_model.pkl (chumpy) for smplx")
     imp.add_argument("model", type=Path, help="generic_model.pkl from the FLAME 2020 download")
     imp.add_argument("--out", type=Path, default=None,
                      help="target directory (default: $PTALKER_FLAME_DIR or assets/flame/user)")
@@ -167,39 +177,33 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--masks", type=Path, default=None,
                      help="FLAME_masks.pkl to copy along (default: looked for beside MODEL)")
     imp.add_argument("--overwrite", action="store_true", help="replace an existing directory")
-    imp.set_defaults(func=_cmd_flame_import)
-    standin = flame_cmds.add_parser("standin", formatter_class=fmt,
-                                    help="write the built-in stand-in head as a FLAME directory")
-    standin.add_argument("--out", type=Path, default=None,
-                         help="target directory (default: the package cache)")
-    standin.set_defaults(func=_cmd_flame_standin)
-    info = flame_cmds.add_parser("info", formatter_class=fmt, help="describe the head model in use")
+    standin = _subcommand(actions, "standin", _cmd_flame_standin, "write the built-in stand-in head as a FLAME directory")
+    standin.add_argument("--out", type=Path, default=None, help="target directory (default: the package cache)")
+    info = _subcommand(actions, "info", _cmd_flame_info, "describe the head model in use")
     info.add_argument("--flame-dir", type=Path, default=None,
                       help="FLAME directory (default: the configured one, else the stand-in)")
-    info.set_defaults(func=_cmd_flame_info)
 
+
+def _add_data(commands) -> None:
     data = commands.add_parser("data", help="convert raw VOCASET / BIWI downloads, make a synthetic corpus",
-                               formatter_class=fmt)
-    data_cmds = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    voca = data_cmds.add_parser("vocaset", formatter_class=fmt,
-                                help="raw VOCASET download -> standard layout")
+                               formatter_class=FORMATTER)
+    actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    voca = _subcommand(actions, "vocaset", _cmd_data_vocaset, "raw VOCASET download -> standard layout")
     voca.add_argument("raw", type=Path, help="folder with data_verts.npy, raw_audio_fixed.pkl, "
                                              "subj_seq_to_idx.pkl, templates.pkl")
     voca.add_argument("--out", type=Path, required=True, help="data set root to write")
-    voca.add_argument("--fps", type=int, choices=(30, 60), default=30, help="frame rate to write")
+    voca.add_argument("--fps", type=int, choices=(VOCASET_FPS, VOCASET_CAPTURE_FPS), default=VOCASET_FPS,
+                      help="frame rate to write")
     voca.add_argument("--overwrite", action="store_true", help="replace existing files")
-    voca.set_defaults(func=_cmd_data_vocaset)
-    biwi = data_cmds.add_parser("biwi", formatter_class=fmt,
-                                help="BIWI .vl face files and .obj rigid scans -> standard layout")
+    biwi = _subcommand(actions, "biwi", _cmd_data_biwi, "BIWI .vl face files and .obj rigid scans -> standard layout")
     biwi.add_argument("raw", type=Path, help="BIWI folder: faces/, rigid_scans/, wav/ (see ptalker/data/biwi.py)")
     biwi.add_argument("--out", type=Path, required=True, help="data set root to write")
     biwi.add_argument("--no-normalize", action="store_true",
                       help="keep raw coordinates (default: CodeTalker's normalisation, as the "
                            "field's BIWI numbers assume)")
     biwi.add_argument("--overwrite", action="store_true", help="replace existing files")
-    biwi.set_defaults(func=_cmd_data_biwi)
-    synth = data_cmds.add_parser("synth", formatter_class=fmt,
-                                 help="make a synthetic speech-to-motion corpus (espeak-ng + stand-in head)")
+    synth = _subcommand(actions, "synth", _cmd_data_synth,
+                        "make a synthetic speech-to-motion corpus (espeak-ng + stand-in head)")
     synth.add_argument("--out", type=Path, required=True, help="corpus root to write")
     synth.add_argument("--config", type=Path, default=None,
                        help="corpus YAML, e.g. configs/data/synth_small.yaml (default: the built-in "
@@ -208,18 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="config overrides, e.g. seed=3 speakers.train=4")
     synth.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     synth.add_argument("--quiet", action="store_true", help="no progress lines")
-    synth.set_defaults(func=_cmd_data_synth)
 
-    train = commands.add_parser("train", formatter_class=fmt,
-                                help="train PTalker (under torchrun: distributed over the processes)")
-    train.add_argument("config", type=Path, help="training YAML, e.g. configs/train/standin_small.yaml")
+
+def _add_train_and_animate(commands) -> None:
+    train = _subcommand(commands, "train", _cmd_train, "train PTalker (under torchrun: distributed over the processes)")
+    train.add_argument("config", type=Path, help="training YAML, e.g. configs/train/standin_default.yaml")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                        help="config overrides, e.g. epochs=5 model.content_dim=64 out=runs/a")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(func=_cmd_train)
-
-    animate = commands.add_parser("animate", formatter_class=fmt,
-                                  help="speech (+ a style) -> a personalized vertex sequence")
+    animate = _subcommand(commands, "animate", _cmd_animate, "speech (+ a style) -> a personalized vertex sequence")
     animate.add_argument("audio", type=Path, help="speech to animate (.wav, any rate; mono or stereo)")
     animate.add_argument("--out", type=Path, required=True, help="folder for vertices.npy and obj/")
     animate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
@@ -228,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
     animate.add_argument("--style-template", type=Path, default=None,
                          help="reference person's neutral mesh .npy (default: median of the clip)")
-    animate.add_argument("--strength", type=float, default=1.0, help="0 neutral style, 1 as referenced")
+    animate.add_argument("--strength", type=float, default=1.0,
+                         help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a reference clip)")
     animate.add_argument("--format", nargs="+", default=["obj"], choices=FORMATS, metavar="FORMAT",
                          help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)} "
                               "(files animation.<format>; obj and ply a folder each)")
@@ -237,40 +239,62 @@ def build_parser() -> argparse.ArgumentParser:
                          help="feed the audio in chunks as a live source would; frames come out as soon as "
                               "they are determined (prints the latency)")
     animate.add_argument("--chunk-ms", type=float, default=100.0, help="chunk length with --stream")
-    animate.set_defaults(func=_cmd_animate)
+    demo = _subcommand(commands, "demo", _cmd_demo,
+                       "animate a shipped sentence in a test speaker's style (from a reference clip)")
+    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
+    demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
 
-    sequence_help = "vertex sequence: .npy (T, V, 3) or (T, V*3), or .npz with vertices (+ faces, fps)"
-    render = commands.add_parser("render", formatter_class=fmt, help="a vertex sequence -> MP4 (H.264 + AAC)")
-    render.add_argument("seq", type=Path, help=sequence_help)
+
+def _add_render_and_export(commands) -> None:
+    render = _subcommand(commands, "render", _cmd_render, "a vertex sequence -> MP4 (H.264 + AAC)")
+    render.add_argument("seq", type=Path, help=SEQUENCE_HELP)
     render.add_argument("--out", type=Path, required=True, help="MP4 to write")
     render.add_argument("--audio", type=Path, default=None, help="speech to put in the video")
     render.add_argument("--compare", type=Path, default=None,
                         help="ground truth of the same mesh: side by side, the error as a heat map")
-    _add_sequence_options(render)
-    render.add_argument("--backend", default="pyrender", choices=("pyrender", "pytorch3d"), help="renderer")
-    render.add_argument("--size", type=int, default=512, help="width and height of each view in pixels")
-    render.set_defaults(func=_cmd_render)
-
-    export = commands.add_parser("export", formatter_class=fmt,
-                                 help="a vertex sequence -> glb / pc2 / mdd / obj / ply / npz / npy")
-    export.add_argument("seq", type=Path, help=sequence_help)
+    _sequence_options(render)
+    render.add_argument("--backend", default=DEFAULT_BACKEND, choices=available_backends(), help="renderer")
+    render.add_argument("--size", type=int, default=DEFAULT_SIZE, help="width and height of each view in pixels")
+    export = _subcommand(commands, "export", _cmd_export, f"a vertex sequence -> {' / '.join(FORMATS)}")
+    export.add_argument("seq", type=Path, help=SEQUENCE_HELP)
     export.add_argument("--format", default=None, choices=FORMATS,
                         help="output format (default: from the --out suffix; obj and ply need it)")
     export.add_argument("--out", type=Path, required=True, help="file to write (a folder for obj and ply)")
     export.add_argument("--audio", type=Path, default=None, help="speech to write beside it as a WAV")
-    _add_sequence_options(export)
+    _sequence_options(export)
     export.add_argument("--error-bound", type=float, default=None,
                         help="glb: largest vertex error of the morph-target fit, in mesh units "
                              "(default 1e-4: 0.1 mm for meshes in metres)")
-    export.set_defaults(func=_cmd_export)
 
-    evaluate = commands.add_parser("evaluate", formatter_class=fmt,
-                                   help="predict a split with a checkpoint and score it (LVE, FDD, MVE)")
+
+def _add_plot(commands) -> None:
+    plot = commands.add_parser("plot", formatter_class=FORMATTER, help="PNG plots: lip opening, LVE bars, training curves")
+    kinds = plot.add_subparsers(dest="plot_command", metavar="KIND", required=True)
+    lips = _subcommand(kinds, "lips", _cmd_plot_lips, "lip opening over time (+ truth, phonemes)")
+    lips.add_argument("seq", type=Path, help=SEQUENCE_HELP)
+    lips.add_argument("--out", type=Path, required=True, help="PNG to write")
+    lips.add_argument("--truth", type=Path, default=None, help="ground-truth sequence of the same mesh")
+    lips.add_argument("--template", type=Path, default=None,
+                      help="the person's neutral mesh .npy: head motion is removed against it")
+    lips.add_argument("--timeline", type=Path, default=None, help="phoneme timeline JSON (a corpus align/<stem>.json)")
+    _fps_option(lips)
+    lve = _subcommand(kinds, "lve", _cmd_plot_lve, "per-sequence LVE bars of scores.json files")
+    lve.add_argument("scores", type=Path, nargs="+",
+                     help="scores.json of ptalker evaluate; several side by side, named by their folders")
+    lve.add_argument("--out", type=Path, required=True, help="PNG to write")
+    curves = _subcommand(kinds, "training", _cmd_plot_training, "loss terms, val LVE and lr of a run")
+    curves.add_argument("run", type=Path, help="training output folder (train_log.csv, val_log.csv)")
+    curves.add_argument("--out", type=Path, required=True, help="PNG to write")
+
+
+def _add_evaluate_and_score(commands) -> None:
+    evaluate = _subcommand(commands, "evaluate", _cmd_evaluate,
+                           "predict a split with a checkpoint and score it (LVE, FDD, MVE)")
     evaluate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
     evaluate.add_argument("--data", type=Path, required=True, help="data set root (standard layout)")
     evaluate.add_argument("--config", type=Path, default=None, help="data set YAML (default: DATA/dataset.yaml)")
     evaluate.add_argument("--split", default="test", help="split to predict and score")
-    evaluate.add_argument("--style", default="reference", choices=("reference", "identity", "other", "neutral"),
+    evaluate.add_argument("--style", default=STYLES[0], choices=STYLES,
                           help="style of each prediction: another clip of the same subject, the subject's "
                                "identity, a different subject's clip, or neutral")
     evaluate.add_argument("--speaker", default=None,
@@ -279,36 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, required=True, help="folder for pred/ and scores.json")
     evaluate.add_argument("--plots", action="store_true",
                           help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")
-    evaluate.set_defaults(func=_cmd_evaluate)
-
-    plot = commands.add_parser("plot", formatter_class=fmt, help="PNG plots: lip opening, LVE bars, training curves")
-    plot_cmds = plot.add_subparsers(dest="plot_command", metavar="KIND", required=True)
-    lips = plot_cmds.add_parser("lips", formatter_class=fmt, help="lip opening over time (+ truth, phonemes)")
-    lips.add_argument("seq", type=Path, help=sequence_help)
-    lips.add_argument("--out", type=Path, required=True, help="PNG to write")
-    lips.add_argument("--truth", type=Path, default=None, help="ground-truth sequence of the same mesh")
-    lips.add_argument("--template", type=Path, default=None,
-                      help="the person's neutral mesh .npy: head motion is removed against it")
-    lips.add_argument("--timeline", type=Path, default=None,
-                      help="phoneme timeline JSON (a corpus align/<stem>.json)")
-    lips.add_argument("--fps", type=float, default=None,
-                      help="frame rate (default: the .npz's fps, else sequence.json beside the file)")
-    lips.set_defaults(func=_cmd_plot_lips)
-    lve = plot_cmds.add_parser("lve", formatter_class=fmt, help="per-sequence LVE bars of scores.json files")
-    lve.add_argument("scores", type=Path, nargs="+",
-                     help="scores.json of ptalker evaluate; several side by side, named by their folders")
-    lve.add_argument("--out", type=Path, required=True, help="PNG to write")
-    lve.set_defaults(func=_cmd_plot_lve)
-    curves = plot_cmds.add_parser("training", formatter_class=fmt, help="loss terms, val LVE and lr of a run")
-    curves.add_argument("run", type=Path, help="training output folder (train_log.csv, val_log.csv)")
-    curves.add_argument("--out", type=Path, required=True, help="PNG to write")
-    curves.set_defaults(func=_cmd_plot_training)
-
-    score = commands.add_parser("score", formatter_class=fmt,
-                                help="LVE / FDD / MVE of a folder of predictions")
+    score = _subcommand(commands, "score", _cmd_score, "LVE / FDD / MVE of a folder of predictions")
     score.add_argument("--pred", type=Path, required=True, help="folder of predicted .npy files")
     score.add_argument("--data", type=Path, required=True, help="data set root (ground truth)")
-    score.add_argument("--dataset", choices=("vocaset", "biwi", "custom"), default="custom",
+    score.add_argument("--dataset", choices=DATASET_NAMES, default="custom",
                        help="which split definition and region convention to use")
     score.add_argument("--split", default="test", help="split to score")
     score.add_argument("--config", type=Path, default=None,
@@ -318,13 +316,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--masks", type=Path, default=None,
                        help="FLAME_masks.pkl (default: DATA/FLAME_masks.pkl, else the head model's)")
     score.add_argument("--json", type=Path, default=None, help="write the scores as JSON here")
-    score.set_defaults(func=_cmd_score)
 
-    demo = commands.add_parser("demo", formatter_class=fmt,
-                               help="animate a shipped sentence in a test speaker's style (from a reference clip)")
-    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
-    demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
-    demo.set_defaults(func=_cmd_demo)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``ptalker`` subcommand."""
+    parser = argparse.ArgumentParser(prog="ptalker", formatter_class=FORMATTER,
+                                     description="Speech-driven personalized FLAME head animation.")
+    parser.add_argument("--version", action="version", version=f"ptalker {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_flame, _add_data, _add_train_and_animate, _add_render_and_export, _add_evaluate_and_score,
+                _add_plot):
+        add(commands)
     return parser
 
 

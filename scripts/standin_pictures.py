@@ -19,8 +19,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
-
-
 LIGHT = np.array([0.3, 0.4, 1.0]) / np.linalg.norm([0.3, 0.4, 1.0])
 
 

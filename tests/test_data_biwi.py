@@ -10,8 +10,7 @@ import pytest
 import soundfile
 
 from ptalker.constants import BIWI_NUM_VERTICES
-from ptalker.data.biwi import convert_biwi, normalize_meshes, parse_vl, read_rigid_scan, read_vl, \
-    read_vl_sequence
+from ptalker.data.biwi import convert_biwi, normalize_meshes, parse_vl, read_rigid_scan, read_vl, read_vl_sequence
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.layout import load_templates
 from ptalker.data.splits import BIWI

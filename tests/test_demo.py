@@ -11,7 +11,7 @@ import trimesh
 
 from ptalker.cli import main
 from ptalker.export.gltf import read_glb
-from ptalker.inference import DEFAULT_CHECKPOINT
+from ptalker.pipelines.animator import DEFAULT_CHECKPOINT
 
 
 @pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_file(), reason="no shipped checkpoint in this checkout")

@@ -10,17 +10,17 @@ import pygltflib
 import pytest
 import soundfile
 import trimesh
+from conftest import assert_allclose
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
-from ptalker.export import FORMATS, export_sequence, format_from_suffix
-from ptalker.export import mesh_sequence
+from ptalker.export import FORMATS, export_sequence, format_from_suffix, mesh_sequence
 from ptalker.export.gltf import read_glb, write_glb
-from ptalker.export.mesh_sequence import SEQUENCE_INFO_FILE, frame_name, write_mesh_sequence
+from ptalker.export.mesh_sequence import frame_name, write_mesh_sequence
 from ptalker.export.morph import max_distance
 from ptalker.export.pointcache import PC2_HEADER, read_mdd, read_pc2, write_mdd, write_pc2
 from ptalker.export.validate import ValidatorMissing, validate_gltf
-from conftest import assert_allclose
+from ptalker.mesh.sequence_file import SEQUENCE_INFO_FILE
 
 FPS = 30.0
 NUM_FRAMES = 24

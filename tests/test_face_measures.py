@@ -5,13 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import assert_allclose
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
-from conftest import assert_allclose
 from ptalker.errors import PtalkerError
-from ptalker.metrics.face_measures import FaceSets, StyleStatistics, audio_envelope, \
-    audio_motion_lag, blink_times, lid_gap, lip_gap, remove_head_motion, style_statistics
+from ptalker.flame.masks import head_face_sets
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.mesh.stabilize import remove_head_motion
+from ptalker.metrics.face_measures import (
+    StyleStatistics,
+    audio_envelope,
+    audio_motion_lag,
+    blink_times,
+    lid_gap,
+    lip_gap,
+    style_statistics,
+)
 
 MM = 1e-3
 FPS = 30.0
@@ -24,7 +34,7 @@ ROTATION_ATOL_RAD = 5e-5
 
 @pytest.fixture(scope="module")
 def sets(standin_dir):
-    return FaceSets.for_head(standin_dir)
+    return head_face_sets(standin_dir)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import TINY_MODEL
 from scipy.spatial.transform import Rotation
 
-from ptalker import inference
-from conftest import TINY_MODEL
 from ptalker.audio.io import load_audio
 from ptalker.cli import main
 from ptalker.data.layout import load_templates
@@ -18,9 +17,11 @@ from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
 from ptalker.export.gltf import read_glb
 from ptalker.export.pointcache import read_pc2
-from ptalker.inference import Style, load_model
-from ptalker.train import load_train_config, train
-
+from ptalker.pipelines import animate_folder
+from ptalker.pipelines import animator as animator_module
+from ptalker.pipelines.animator import Style, load_model
+from ptalker.training.config import load_train_config
+from ptalker.training.loop import train
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,8 @@ def test_style_errors(animator):
 
 
 def test_long_audio_in_windows(trained, animator, monkeypatch):
-    monkeypatch.setattr(inference, "WINDOW_FRAMES", 40)
-    monkeypatch.setattr(inference, "OVERLAP_FRAMES", 10)
+    monkeypatch.setattr(animator_module, "WINDOW_FRAMES", 40)
+    monkeypatch.setattr(animator_module, "OVERLAP_FRAMES", 10)
     audio = np.tile(load_audio(trained[0] / "wav" / "S03_sentence03.wav"), 2)
     out = animator.animate(audio, "S01").vertices
     assert out.shape[0] == int(round(len(audio) / 16000 * 30)) and np.isfinite(out).all()
@@ -133,7 +134,7 @@ def test_cli(trained, tmp_path, capsys):
 
 
 def test_evaluate(trained, tmp_path, capsys):
-    from ptalker.evaluate import evaluate
+    from ptalker.evaluation.evaluate import evaluate
 
     corpus, checkpoint = trained
     result = evaluate(checkpoint, corpus, tmp_path / "eval")
@@ -161,7 +162,7 @@ def test_evaluate(trained, tmp_path, capsys):
 def test_stream_with_a_trained_checkpoint(trained, animator, tmp_path, capsys):
     """Streaming gives as many frames as animate for every kind of style, writes the same files
     through animate_to_folder, reports its latency, and reports a bad style or chunk as animate does."""
-    from ptalker.streaming import StreamSettings, split_chunks
+    from ptalker.pipelines.streaming import StreamSettings, split_chunks
 
     corpus, checkpoint = trained
     wav = corpus / "wav" / "S03_sentence03.wav"
@@ -179,12 +180,12 @@ def test_stream_with_a_trained_checkpoint(trained, animator, tmp_path, capsys):
         next(animator.stream([audio], template=np.zeros((7, 3), np.float32)))
     with pytest.raises(PtalkerError, match="finite"):
         list(animator.stream([audio[:1000], np.full(100, np.nan, np.float32)]))
-    report = inference.animate_to_folder(wav, tmp_path / "s", checkpoint=checkpoint, speaker="S01",
+    report = animate_folder.animate_to_folder(wav, tmp_path / "s", checkpoint=checkpoint, speaker="S01",
                                          formats=["npy"], stream_chunk_s=0.15)
     assert report.latency_s == pytest.approx(StreamSettings().latency_s(0.15, 30.0))
     assert "streamed; latency 283 ms" in str(report) and report.frames == len(offline)
     assert np.load(tmp_path / "s" / "vertices.npy").shape == offline.shape
-    assert inference.animate_to_folder(wav, tmp_path / "o", checkpoint=checkpoint, formats=["npy"]).latency_s is None
+    assert animate_folder.animate_to_folder(wav, tmp_path / "o", checkpoint=checkpoint, formats=["npy"]).latency_s is None
     assert main(["animate", str(wav), "--out", str(tmp_path / "c"), "--checkpoint", str(checkpoint),
                  "--stream", "--chunk-ms", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err

@@ -8,7 +8,8 @@ import pytest
 
 from ptalker.errors import PtalkerError, UnsafePickleError
 from ptalker.flame.flame_dir import ENV_VAR as FLAME_DIR_ENV
-from ptalker.flame.masks import RegionMasks, default_region_masks, read_index_file
+from ptalker.flame.masks import default_region_masks
+from ptalker.mesh.regions import RegionMasks, read_index_file
 
 
 def write_flame_masks(path, **extra):

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from ptalker.errors import PtalkerError
-from ptalker.metrics.vertex_errors import align_pairs, face_dynamics_deviation, \
-    lip_max_sq_distance, lip_vertex_error, lip_vertex_error_mm, mean_vertex_error
+from ptalker.metrics.vertex_errors import (
+    align_pairs,
+    face_dynamics_deviation,
+    lip_max_sq_distance,
+    lip_vertex_error,
+    lip_vertex_error_mm,
+    mean_vertex_error,
+)
 
 RTOL = 1e-10
 

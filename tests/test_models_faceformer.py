@@ -8,16 +8,22 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import assert_allclose
+
 from ptalker.audio.encoder import AudioEncoderConfig
-from ptalker.decoding import autoregressive_decode, decode_offsets
 from ptalker.errors import PtalkerError
-from ptalker.models.build import SECTIONS, build_model, check_architecture, model_from_checkpoint_config
+from ptalker.models.build import SECTIONS, build_model, check_architecture
 from ptalker.models.decoder import alibi_slopes
-from ptalker.models.faceformer import (FaceFormer, FaceFormerConfig, alignment_mask, biased_causal_mask,
-                                       periodic_encoding)
+from ptalker.models.faceformer import (
+    FaceFormer,
+    FaceFormerConfig,
+    alignment_mask,
+    biased_causal_mask,
+    periodic_encoding,
+)
 from ptalker.models.ptalker import PTalker, PTalkerConfig
+from ptalker.pipelines.checkpoint import network_from_config
+from ptalker.pipelines.decoding import autoregressive_decode, decode_offsets
 
 TINY_AUDIO = AudioEncoderConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, conv_dim=16)
 TINY = FaceFormerConfig(audio=TINY_AUDIO, dim=16, layers=2, heads=2, ff=32, period=4, num_speakers=3)
@@ -185,7 +191,7 @@ def test_check_architecture():
 
 
 def test_train_config_rejects_unknown_architecture():
-    from ptalker.train import TrainConfig, load_train_config
+    from ptalker.training.config import TrainConfig, load_train_config
 
     with pytest.raises(PtalkerError, match="'nope' unknown; choose one of ptalker, faceformer"):
         TrainConfig(architecture="nope")
@@ -198,20 +204,20 @@ def test_build_from_checkpoint_config():
     """A checkpoint config names its architecture (none: PTalker, as before the key existed)."""
     from dataclasses import asdict
 
-    from ptalker.flame.masks import RegionMasks
-    from ptalker.topology import Topology
+    from ptalker.mesh.regions import RegionMasks
+    from ptalker.mesh.topology import Topology
 
     template = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
     faces = np.array([[i, i + 1, i + 2] for i in range(28)])
     topology = Topology(template, faces, RegionMasks(np.arange(5), np.arange(5, 10), "test"))
-    built = model_from_checkpoint_config({"architecture": "faceformer", "faceformer": asdict(TINY)}, topology, "x.pt")
+    built = network_from_config({"architecture": "faceformer", "faceformer": asdict(TINY)}, topology, "x.pt")
     assert isinstance(built, FaceFormer) and built.num_vertices == 30 and built.config == TINY
     old = tiny_ptalker().config
-    built = model_from_checkpoint_config({"model": asdict(old)}, topology, "x.pt")  # no architecture key
+    built = network_from_config({"model": asdict(old)}, topology, "x.pt")  # no architecture key
     assert isinstance(built, PTalker) and built.config == old
-    assert isinstance(build_model("faceformer", TINY, topology), FaceFormer)
+    assert isinstance(build_model("faceformer", TINY, template, faces), FaceFormer)
     with pytest.raises(PtalkerError, match="x.pt: architecture: 'gpt' unknown"):
-        model_from_checkpoint_config({"architecture": "gpt"}, topology, "x.pt")
+        network_from_config({"architecture": "gpt"}, topology, "x.pt")
 
 
 def test_batch_decodes_as_its_samples_alone(trained_like):

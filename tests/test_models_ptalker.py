@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ptalker.audio.encoder import AudioEncoderConfig
-from ptalker.flame.masks import RegionMasks
+from ptalker.mesh.regions import RegionMasks
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 
 TINY = PTalkerConfig(audio=AudioEncoderConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,

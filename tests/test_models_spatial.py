@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ptalker.errors import PtalkerError
-from ptalker.flame.masks import RegionMasks
+from ptalker.mesh.regions import RegionMasks
 from ptalker.models.mesh_graph import coarsen_mesh, farthest_point_sampling, mesh_edges
 from ptalker.models.spatial import SpatialEncoder
 

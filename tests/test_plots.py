@@ -9,13 +9,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_allclose
 from scipy.spatial.transform import Rotation
 
-from conftest import assert_allclose
 from ptalker.errors import PtalkerError
-from ptalker.metrics.face_measures import FaceSets
-from ptalker.plots import Span, lip_opening_data, lve_table, phoneme_spans, plot_lip_opening, \
-    plot_lve_bars, plot_training_curves, read_training_log, word_spans
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.plots import (
+    Span,
+    lip_opening_data,
+    lve_table,
+    phoneme_spans,
+    plot_lip_opening,
+    plot_lve_bars,
+    plot_training_curves,
+    read_training_log,
+    word_spans,
+)
 from ptalker.plots.training_curves import moving_average
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -101,8 +110,8 @@ def test_lip_opening_data_removes_head_motion_given_the_template():
 
 
 def test_arpabet_bilabials_and_alignment_spans():
+    from ptalker.audio.timeline import Speech
     from ptalker.data.synth.corpus import Alignment
-    from ptalker.data.synth.espeak import Speech
 
     speech = Speech.from_json({"phonemes": [{"symbol": "m", "stress": 0, "start_s": 0.0, "end_s": 0.1,
                                              "word": 0}],
@@ -171,7 +180,7 @@ def test_lve_bar_labels_name_the_condition():
 
 
 def test_lve_table_reads_a_score_report():
-    from ptalker.metrics.score import ScoreCounts, ScoreReport, SequenceScore
+    from ptalker.evaluation.score import ScoreCounts, ScoreReport, SequenceScore
 
     rows = [SequenceScore(f"A_s{i}", None, 10, 0, 0, lve=i * 1e-5, lve_max_dist=0.0, fdd=0.0, mve=0.0)
             for i in (1, 2)]

@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 import trimesh
-
 from conftest import assert_allclose
+
 from ptalker.errors import PtalkerError
 from ptalker.render import RenderSettings, available_backends, error_colors, get_renderer, mesh_bounds
 from ptalker.render.colors import CompareOverlay, color_table, nice_ceiling

@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse
 
 from ptalker.errors import PtalkerError, UnsafePickleError
-from ptalker.flame.safe_pickle import ChumpyStub, RestrictedUnpickler, load_pickle, loads_pickle
+from ptalker.safe_pickle import ChumpyStub, RestrictedUnpickler, load_pickle, loads_pickle
 
 PROTOCOLS = list(range(0, pickle.HIGHEST_PROTOCOL + 1))
 

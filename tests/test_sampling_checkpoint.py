@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from ptalker.checkpoint import load_checkpoint, load_state, save_checkpoint
-from ptalker.flame.masks import RegionMasks
-from ptalker.topology import Topology
 from ptalker.data.sampling import SpeakerPairSampler, other_clip, partner
 from ptalker.errors import PtalkerError
+from ptalker.mesh.regions import RegionMasks
+from ptalker.mesh.topology import Topology
+from ptalker.pipelines.checkpoint import load_checkpoint, load_state, save_checkpoint
 
 SUBJECTS = ["A"] * 5 + ["B"] * 4 + ["C"] * 3 + ["D"]
 
@@ -89,7 +89,7 @@ def test_checkpoint_errors(tmp_path):
 
 
 def test_export_checkpoint(tmp_path):
-    from ptalker.checkpoint import export_checkpoint
+    from ptalker.pipelines.checkpoint import export_checkpoint
 
     model = torch.nn.Linear(3, 2)
     save_checkpoint(tmp_path / "last.pt", model, {}, triangle(),

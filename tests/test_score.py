@@ -12,8 +12,8 @@ import pytest
 
 from ptalker.cli import main
 from ptalker.errors import PtalkerError
+from ptalker.evaluation.score import DEFINITIONS, score_folder
 from ptalker.flame.flame_dir import ENV_VAR as FLAME_DIR_ENV
-from ptalker.metrics.score import DEFINITIONS, score_folder
 
 RTOL = 1e-9  # against the field script run in float64
 RTOL_FLOAT32 = 1e-3  # the field script in float32, as it runs on float32 files: signed FDD cancels

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
+from conftest import assert_allclose
 from scipy.spatial import cKDTree
 
-from conftest import assert_allclose
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
 from ptalker.flame.flame_dir import MODEL_FILE
 from ptalker.flame.standin import build_standin, ensure_standin_dir, standin_cache_dir

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import assert_allclose
+
 from ptalker.errors import PtalkerError
-from ptalker.streaming import FrameStream, StreamSettings, split_chunks
+from ptalker.pipelines.streaming import FrameStream, StreamSettings, split_chunks
 
 RATE = 16000
 V = 4
@@ -147,7 +147,7 @@ def test_stream_errors():
 
 @pytest.fixture(scope="module")
 def animator():
-    from ptalker.inference import DEFAULT_CHECKPOINT, load_model
+    from ptalker.pipelines.animator import DEFAULT_CHECKPOINT, load_model
 
     if not DEFAULT_CHECKPOINT.is_file():
         pytest.skip("no shipped checkpoint in this checkout")
@@ -158,7 +158,7 @@ def animator():
 def speech():
     """About 2 s of the shipped (synthesized) demo sentence."""
     from ptalker.audio.io import load_audio
-    from ptalker.inference import DEFAULT_CHECKPOINT
+    from ptalker.pipelines.animator import DEFAULT_CHECKPOINT
 
     return load_audio(DEFAULT_CHECKPOINT.parent / "demo" / "sample.wav")[4000:4000 + 33700]
 
@@ -200,14 +200,14 @@ def test_stream_with_whole_clip_lookahead_is_offline_when_the_last_frame_ends_ea
 def test_animate_stream_cli(animator, speech, tmp_path, capsys, monkeypatch):
     import soundfile
 
-    from ptalker import inference
     from ptalker.cli import main
+    from ptalker.pipelines import animate_folder
 
     def cached(checkpoint=None):
         assert checkpoint is None
         return animator
 
-    monkeypatch.setattr(inference, "load_model", cached)  # the shipped checkpoint, loaded once
+    monkeypatch.setattr(animate_folder, "load_model", cached)  # the shipped checkpoint, loaded once
     wav = tmp_path / "speech.wav"
     speech = speech[:RATE + 100]  # 30 frames: 5 chunks of 200 ms and the rest
     soundfile.write(wav, speech, RATE, subtype="FLOAT")

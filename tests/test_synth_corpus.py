@@ -12,21 +12,28 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import assert_allclose
+
 from ptalker.audio.io import load_audio
 from ptalker.cli import main
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.data.dataset import TalkingHeadDataset
-from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequence, vertices_path, \
-    wav_path
+from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequence, vertices_path, wav_path
 from ptalker.data.splits import get_dataset_spec
-from ptalker.data.synth.checks import CLOSED_GAP_M, bilabial_gaps, check_corpus, audio_timeline_lag
-from ptalker.data.synth.corpus import DATASET_FILE, SynthConfig, generate_corpus, load_alignment, \
-    load_speakers, load_synth_config
+from ptalker.data.synth.corpus import (
+    DATASET_FILE,
+    SynthConfig,
+    generate_corpus,
+    load_alignment,
+    load_speakers,
+    load_synth_config,
+)
 from ptalker.errors import PtalkerError
+from ptalker.evaluation.corpus_checks import audio_timeline_lag, bilabial_gaps, check_corpus
 from ptalker.flame.flame_model import FlameModel
-from ptalker.metrics.face_measures import FaceSets, lip_gap
+from ptalker.flame.masks import head_face_sets
+from ptalker.metrics.face_measures import lip_gap
+from ptalker.metrics.lip_sync import CLOSED_GAP_M
 
 TINY = ["name=tiny", "seed=5", "speakers={train: 2, val: 1, test: 1}", "sentences=4", "heldout_from=3",
         "shared=1", "pinned={S01: {lip_amplitude: 0.6, jaw_amplitude: 0.7, smile_bias: -0.4, head_motion: 0.3},"
@@ -148,7 +155,7 @@ def test_styles_show_in_the_same_sentence(corpus):
     """S01 and S02 say the same sentence01; their measured style differs as pinned."""
     from ptalker.metrics.face_measures import style_statistics
 
-    sets, templates = FaceSets.for_head(), load_templates(corpus)
+    sets, templates = head_face_sets(), load_templates(corpus)
     stats = {}
     for sid in ("S01", "S02"):
         name = list_sequences(corpus)[0].__class__(sid, "sentence01")
@@ -178,7 +185,7 @@ def test_audio_shift_is_detected(corpus):
 
 def test_motion_shift_is_detected(corpus):
     """The motion follows the same timeline: moved 150 ms later, most lip seals miss /p b m/."""
-    sets, templates = FaceSets.for_head(), load_templates(corpus)
+    sets, templates = head_face_sets(), load_templates(corpus)
     sealed = {0.0: [], 0.15: []}
     for name in list_sequences(corpus):
         align = load_alignment(corpus, name.stem)

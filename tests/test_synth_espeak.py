@@ -11,9 +11,10 @@ import espeakng_loader
 import numpy as np
 import pytest
 
+from ptalker.audio.timeline import Speech
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.data.synth import espeak
-from ptalker.data.synth.espeak import Speech, Voice, espeak_version, list_variants, synthesize
+from ptalker.data.synth.espeak import Voice, espeak_version, list_variants, synthesize
 from ptalker.errors import PtalkerError
 
 SENTENCE = "Mary bought a warm blue coat before the long winter."

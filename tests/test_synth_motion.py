@@ -15,26 +15,67 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import assert_allclose
+from test_flame_model import tiny_flame
+
+from ptalker.audio.timeline import Phoneme, Speech
 from ptalker.data.synth import motion
-from ptalker.data.synth.coarticulation import ANTICIPATION_RATIO, CARRY_OVER_RATIO, GESTURE_TAU_RATIO, \
-    Segment, blend, segments
-from ptalker.data.synth.espeak import Phoneme, Speech, Voice, synthesize
-from ptalker.data.synth.motion import COARTICULATION_TAU_S, LEAD_IN_S, SEAL_OVERLAP_M, TUCK_GAP_M, LipGapModel, \
-    animate, blink_curve, head_sway, lip_gap_m, stress_pulses, with_lead_in
+from ptalker.data.synth.coarticulation import (
+    ANTICIPATION_RATIO,
+    CARRY_OVER_RATIO,
+    GESTURE_TAU_RATIO,
+    Segment,
+    blend,
+    segments,
+)
+from ptalker.data.synth.espeak import Voice, synthesize
+from ptalker.data.synth.motion import (
+    COARTICULATION_TAU_S,
+    LEAD_IN_S,
+    SEAL_OVERLAP_M,
+    TUCK_GAP_M,
+    LipGapModel,
+    animate,
+    blink_curve,
+    head_sway,
+    lip_gap_m,
+    stress_pulses,
+    with_lead_in,
+)
 from ptalker.data.synth.sentences import generate_sentences
-from ptalker.data.synth.style import NUM_SHAPE_COMPONENTS, SHAPE_LIMIT, Speaker, SpeakingStyle, StyleRanges, \
-    VoiceRanges, draw_speaker
-from ptalker.data.synth.visemes import BILABIALS, CHANNELS, CLOSE_VOWELS, CONSONANT_CLASS, DIPHTHONG_SPLIT, \
-    DONT_CARE, GESTURE_CHANNELS, LABIODENTAL_HOLD_S, LIP_SEAL_HOLD_S, OPEN_VOWELS, REST, REST_SETTLE_S, \
-    VOWELS, is_known, is_pause, targets_for
+from ptalker.data.synth.style import (
+    NUM_SHAPE_COMPONENTS,
+    SHAPE_LIMIT,
+    Speaker,
+    SpeakingStyle,
+    StyleRanges,
+    VoiceRanges,
+    draw_speaker,
+)
+from ptalker.data.synth.visemes import (
+    BILABIALS,
+    CHANNELS,
+    CLOSE_VOWELS,
+    CONSONANT_CLASS,
+    DIPHTHONG_SPLIT,
+    DONT_CARE,
+    GESTURE_CHANNELS,
+    LABIODENTAL_HOLD_S,
+    LIP_SEAL_HOLD_S,
+    OPEN_VOWELS,
+    REST,
+    REST_SETTLE_S,
+    VOWELS,
+    is_known,
+    is_pause,
+    targets_for,
+)
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_dir import write_flame_dir
 from ptalker.flame.flame_model import FlameModel
-from ptalker.flame.masks import RegionMasks
-from ptalker.metrics.face_measures import FaceSets, lip_gap, style_statistics
-from test_flame_model import tiny_flame
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.mesh.regions import RegionMasks
+from ptalker.metrics.face_measures import lip_gap, style_statistics
 
 VOICE = Voice(variant="m3", rate_wpm=175, pitch=50, pitch_range=50)
 """One fixed, reproducible voice for every sentence here."""
@@ -44,7 +85,7 @@ TEXT_BILABIAL_FIRST = "Bob and Pam bought maple syrup by the bay."
 FPS = 30.0
 MM = 1e-3
 CLOSED_GAP_M = 1.0 * MM
-"""Lips count as sealed below a 1 mm gap (as in ptalker.data.synth.checks)."""
+"""Lips count as sealed below a 1 mm gap (as in ptalker.evaluation.corpus_checks)."""
 JAW_ONLY_ATOL_M = 0.1 * MM
 """LipGapModel's parabola in the jaw angle; the stand-in's gap departs from it by ~0.07 mm over 0..0.25 rad."""
 GAP_MODEL_ATOL_M = 0.15 * MM

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_MODEL
-from ptalker.checkpoint import load_checkpoint
+
 from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
-from ptalker.train import LOSS_TERMS, load_train_config, train
+from ptalker.pipelines.checkpoint import load_checkpoint
+from ptalker.training.config import LOSS_TERMS, load_train_config
+from ptalker.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,9 +72,9 @@ def test_stabilized_clips_lose_head_motion(corpus, standin_dir):
 
     from ptalker.data.dataset import TalkingHeadDataset
     from ptalker.data.splits import get_dataset_spec
-    from ptalker.flame.masks import RegionMasks
-    from ptalker.metrics.face_measures import rigid_region_ids
-    from ptalker.train import stabilized
+    from ptalker.mesh.face_sets import rigid_region_ids
+    from ptalker.mesh.regions import RegionMasks
+    from ptalker.training.clips import stabilized
 
     item = TalkingHeadDataset(corpus, get_dataset_spec("custom", corpus / "dataset.yaml"), "train")[0]
     rigid = rigid_region_ids(RegionMasks.from_flame_masks(standin_dir / "FLAME_masks.pkl").all, "stand-in")
@@ -128,7 +129,7 @@ def write_grid_dataset(root, side=12, fps=25):
 def test_data_set_with_its_own_mesh(tmp_path):
     """A topology other than the head model's (as BIWI): the checkpoint carries the mesh, and the
     trained model animates it; stabilizing needs scalp and ears, which such meshes lack."""
-    from ptalker.inference import load_model
+    from ptalker.pipelines.animator import load_model
 
     faces = write_grid_dataset(tmp_path / "grid")
     with pytest.raises(PtalkerError, match="stabilize_head"):
@@ -171,12 +172,12 @@ def test_two_process_distributed_training(corpus, tmp_path):
 
 def test_log_gains_columns(tmp_path):
     """A resumed run that logs a new loss term keeps every earlier row under the right column."""
-    from ptalker.train import _write_log
+    from ptalker.training.logs import write_log
 
     path = tmp_path / "log.csv"
-    _write_log(path, {"step": 1, "lip": 0.5})
-    _write_log(path, {"step": 2, "lip": 0.4, "lip_gap": 0.1})
-    _write_log(path, {"step": 3, "lip": 0.3, "lip_gap": 0.05})
+    write_log(path, {"step": 1, "lip": 0.5})
+    write_log(path, {"step": 2, "lip": 0.4, "lip_gap": 0.1})
+    write_log(path, {"step": 3, "lip": 0.3, "lip_gap": 0.05})
     assert rows(path) == [{"step": "1", "lip": "0.5", "lip_gap": ""}, {"step": "2", "lip": "0.4", "lip_gap": "0.1"},
                           {"step": "3", "lip": "0.3", "lip_gap": "0.05"}]
 
@@ -190,9 +191,9 @@ TINY_FACEFORMER = ["architecture=faceformer",
 def test_tiny_faceformer_run(corpus, tmp_path):
     """The baseline trains on the same batches, teacher-forced with identity styles and the motion
     terms only; its checkpoint animates training speakers (or their mean), not reference clips."""
-    from ptalker.inference import Style, load_model
     from ptalker.models.faceformer import FaceFormer
-    from ptalker.train import MOTION_TERMS
+    from ptalker.pipelines.animator import Style, load_model
+    from ptalker.training.config import MOTION_TERMS
 
     result = train(config(corpus, tmp_path / "ff", *TINY_FACEFORMER), progress=False)
     assert result.epochs == 2 and result.steps == 4

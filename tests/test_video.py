@@ -14,8 +14,9 @@ import trimesh
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
-from ptalker.render import RenderSettings, render_file, render_video, write_video
-from ptalker.topology import Topology
+from ptalker.mesh.topology import Topology
+from ptalker.pipelines.files import render_file
+from ptalker.render import RenderSettings, render_video, write_video
 
 SIZE = 64
 FPS = 25.0
@@ -158,7 +159,7 @@ def test_render_file_faces(tmp_path, sequence_file, sphere_sequence, monkeypatch
     result = render_file(sequence_file, tmp_path / "out.mp4", fps=FPS, faces=tmp_path / "mesh.obj", size=SIZE)
     assert result.frames == FRAMES
     head = Topology(template=vertices[0], faces=faces, masks=None)
-    monkeypatch.setattr(Topology, "of_head", classmethod(lambda cls, flame_dir=None: head))
+    monkeypatch.setattr("ptalker.flame.flame_model.head_topology", lambda flame_dir=None: head)
     assert render_file(sequence_file, tmp_path / "head.mp4", fps=FPS, size=SIZE).frames == FRAMES
     np.save(sequence_file, vertices[:, :100])
     with pytest.raises(PtalkerError, match=f"100 vertices and no triangles; the head model in use has {len(vertices[0])}, "

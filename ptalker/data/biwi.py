@@ -40,7 +40,7 @@ files. With ``normalize=False`` the raw coordinates are written unchanged.
 Written under OUT: ``wav/<subject>_<sentence>.wav`` (a byte copy of the raw audio),
 ``vertices_npy/<subject>_<sentence>.npy`` (T, 23370*3) float32 at 25 fps, ``templates.pkl``
 ({subject: (23370, 3) float32}), ``faces.npy`` ((F, 3) int64, the rigid scans' triangles, which
-training needs: :mod:`ptalker.topology`) and ``layout.json`` ({"fps": 25, "normalization": ...}).
+training needs: :mod:`ptalker.mesh.topology`) and ``layout.json`` ({"fps": 25, "normalization": ...}).
 """
 
 from __future__ import annotations
@@ -57,12 +57,19 @@ import soundfile
 
 from ptalker.audio.io import load_audio
 from ptalker.constants import BIWI_FPS, BIWI_NUM_VERTICES
-from ptalker.data.layout import TEMPLATES_FILE, ConversionReport, SequenceName, refuse_overwrite, \
-    save_templates, vertices_path, wav_path
+from ptalker.data.layout import (
+    TEMPLATES_FILE,
+    ConversionReport,
+    SequenceName,
+    refuse_overwrite,
+    save_templates,
+    vertices_path,
+    wav_path,
+)
 from ptalker.data.splits import BIWI_TEST_B, BIWI_TRAIN, LAYOUT_INFO_FILE
+from ptalker.data.topology import FACES_FILE
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open, save_json, save_npy
-from ptalker.topology import FACES_FILE
 
 VL_HEADER = struct.Struct("<I")
 """The .vl header: the vertex count as a little-endian uint32."""

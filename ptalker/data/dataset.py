@@ -19,8 +19,16 @@ import torch
 from torch.utils.data import Dataset
 
 from ptalker.audio.io import load_audio
-from ptalker.data.layout import SequenceName, TEMPLATES_FILE, list_sequences, load_templates, \
-    load_vertex_sequence, subject_template, vertices_path, wav_path
+from ptalker.data.layout import (
+    TEMPLATES_FILE,
+    SequenceName,
+    list_sequences,
+    load_templates,
+    load_vertex_sequence,
+    subject_template,
+    vertices_path,
+    wav_path,
+)
 from ptalker.data.splits import DatasetSpec, SplitSpec
 from ptalker.errors import PtalkerError
 

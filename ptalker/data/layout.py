@@ -21,7 +21,8 @@ import numpy as np
 
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open, load_npy
-from ptalker.flame.safe_pickle import load_pickle
+from ptalker.mesh.checks import to_vertex_sequence
+from ptalker.safe_pickle import load_pickle
 
 WAV_DIR = "wav"
 VERTICES_DIR = "vertices_npy"
@@ -132,29 +133,6 @@ def subject_template(templates: dict[str, np.ndarray], subject: str, num_vertice
     return template
 
 
-def to_vertex_sequence(array: np.ndarray, num_vertices: int | None, source: str) -> np.ndarray:
-    """Bring an on-disk vertex array to (T, V, 3) float32.
-
-    Accepts (T, V*3) and (T, V, 3); when ``num_vertices`` is given the vertex count must match.
-
-    Raises:
-        PtalkerError: wrong rank, a last axis that is not a multiple of 3, a vertex count that
-            does not match, no frames, or non-finite values.
-    """
-    if array.ndim == 2 and array.shape[1] % 3 == 0:
-        array = array.reshape(array.shape[0], -1, 3)  # (T, V*3) -> (T, V, 3)
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise PtalkerError(f"{source}: expected vertices of shape (T, V, 3) or (T, V*3), got {array.shape}")
-    if num_vertices is not None and array.shape[1] != num_vertices:
-        raise PtalkerError(
-            f"{source}: has {array.shape[1]} vertices but the template has {num_vertices}; "
-            "use the data set's own templates.pkl or the matching head model"
-        )
-    if array.shape[0] == 0:
-        raise PtalkerError(f"{source}: the sequence has no frames")
-    if not np.all(np.isfinite(array)):
-        raise PtalkerError(f"{source}: holds NaN or infinite vertex positions; re-export it")
-    return array.astype(np.float32, copy=False)
 
 
 def load_vertex_sequence(path: str | os.PathLike, num_vertices: int | None = None) -> np.ndarray:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ptalker.config import apply_overrides, from_dict, load_config
-from ptalker.constants import BIWI_FPS, BIWI_NUM_VERTICES, FLAME_NUM_VERTICES, \
-    VOCASET_CAPTURE_FPS, VOCASET_FPS
+from ptalker.constants import BIWI_FPS, BIWI_NUM_VERTICES, FLAME_NUM_VERTICES, VOCASET_CAPTURE_FPS, VOCASET_FPS
 from ptalker.data.layout import SequenceName
 from ptalker.errors import PtalkerError
 
@@ -136,6 +135,8 @@ BIWI = DatasetSpec(
 )
 
 BUILTIN_DATASETS = {"vocaset": VOCASET, "biwi": BIWI}
+DATASET_NAMES = (*BUILTIN_DATASETS, "custom")
+"""What ``--dataset`` accepts: a built-in spec, or "custom" with a data set YAML."""
 
 
 def get_dataset_spec(name: str, config: str | os.PathLike | None = None,

@@ -34,12 +34,19 @@ import soundfile
 
 from ptalker.audio.io import check_waveform
 from ptalker.constants import INT16_FULL_SCALE, VOCASET_CAPTURE_FPS, VOCASET_FPS
-from ptalker.data.layout import TEMPLATES_FILE, ConversionReport, SequenceName, refuse_overwrite, \
-    save_templates, vertices_path, wav_path
+from ptalker.data.layout import (
+    TEMPLATES_FILE,
+    ConversionReport,
+    SequenceName,
+    refuse_overwrite,
+    save_templates,
+    vertices_path,
+    wav_path,
+)
 from ptalker.data.splits import LAYOUT_INFO_FILE
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open, save_json, save_npy
-from ptalker.flame.safe_pickle import load_pickle
+from ptalker.safe_pickle import load_pickle
 
 VERTS_FILE = "data_verts.npy"
 AUDIO_FILE = "raw_audio_fixed.pkl"

@@ -22,8 +22,8 @@ from typing import Mapping
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_faces, as_fps, as_vertices
 from ptalker.fileio import save_npy, save_npz
+from ptalker.mesh.checks import as_faces, as_fps, as_vertices
 
 FLAME_PREFIX = "flame_"
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_faces, as_fps, as_vertices
+from ptalker.mesh.checks import as_faces, as_fps, as_vertices
 
 if TYPE_CHECKING:
     from ptalker.export.audio import AudioInput

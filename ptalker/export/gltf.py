@@ -22,10 +22,9 @@ import pygltflib
 
 from ptalker import __version__
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_faces, as_fps, as_vertices
-from ptalker.export.morph import (DEFAULT_ERROR_BOUND, DEFAULT_MAX_TARGETS, MorphBasis, decode,
-                                  fit_morph_basis)
+from ptalker.export.morph import DEFAULT_ERROR_BOUND, DEFAULT_MAX_TARGETS, MorphBasis, decode, fit_morph_basis
 from ptalker.fileio import atomic_open
+from ptalker.mesh.checks import as_faces, as_fps, as_vertices
 
 COMPONENT_TYPES = {np.dtype(np.float32): pygltflib.FLOAT, np.dtype(np.uint16): pygltflib.UNSIGNED_SHORT,
                    np.dtype(np.uint32): pygltflib.UNSIGNED_INT}

@@ -17,10 +17,10 @@ import numpy as np
 import trimesh
 
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_faces, as_fps, as_vertices
 from ptalker.fileio import atomic_directory, save_json
+from ptalker.mesh.checks import as_faces, as_fps, as_vertices
+from ptalker.mesh.sequence_file import SEQUENCE_INFO_FILE
 
-SEQUENCE_INFO_FILE = "sequence.json"
 MIN_FRAME_DIGITS = 4
 OBJ_DECIMALS = 8
 
@@ -76,7 +76,3 @@ def write_mesh_sequence(vertices: np.ndarray, faces: np.ndarray, out_dir: str | 
     return out_dir
 
 
-def write_obj_sequence(vertices: np.ndarray, faces: np.ndarray, out_dir: str | os.PathLike,
-                       fps: float) -> Path:
-    """Write an OBJ sequence into ``out_dir`` (see :func:`write_mesh_sequence`); returns ``out_dir``."""
-    return write_mesh_sequence(vertices, faces, out_dir, fps, "obj")

@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_fps, as_vertices
 from ptalker.fileio import atomic_open
+from ptalker.mesh.checks import as_fps, as_vertices
 
 PC2_SIGNATURE = b"POINTCACHE2\0"
 PC2_VERSION = 1

@@ -23,7 +23,7 @@ import numpy as np
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_directory, save_json
-from ptalker.flame.safe_pickle import load_pickle
+from ptalker.safe_pickle import load_pickle
 
 MODEL_FILE = "FLAME_NEUTRAL.pkl"
 EMBEDDING_FILE = "flame_static_embedding.pkl"

@@ -20,6 +20,8 @@ from smplx.lbs import batch_rodrigues
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_dir import INFO_FILE, MASKS_FILE, read_flame_dir, resolve_flame_dir
+from ptalker.mesh.regions import RegionMasks
+from ptalker.mesh.topology import Topology
 
 POSE_DIM = 3
 """Axis-angle rotation per joint."""
@@ -160,3 +162,11 @@ def _used_columns(dirs: np.ndarray) -> int:
 def _rotations(axis_angle: torch.Tensor) -> torch.Tensor:
     """(B, 3) axis-angle -> (B, 1, 3, 3) rotation matrices, the form FLAMELayer takes."""
     return batch_rodrigues(axis_angle).unsqueeze(1)
+
+
+def head_topology(flame_dir: str | os.PathLike | None = None) -> Topology:
+    """The head model's mesh: template, triangles and FLAME_masks.pkl regions (``flame_dir``, else
+    the configured FLAME, else the stand-in; see :mod:`ptalker.flame.flame_dir`)."""
+    head = FlameModel.load(flame_dir)
+    return Topology(head.template.cpu().numpy().astype(np.float32), np.asarray(head.faces, np.int64),
+                    RegionMasks.from_flame_masks(head.masks_path))

@@ -14,10 +14,16 @@ import numpy as np
 import scipy.sparse
 
 from ptalker.errors import PtalkerError
-from ptalker.flame.flame_dir import EMBEDDING_FILE, MASKS_FILE, check_embedding, check_model, \
-    user_flame_dir, write_flame_dir
-from ptalker.flame.masks import RegionMasks
-from ptalker.flame.safe_pickle import load_pickle
+from ptalker.flame.flame_dir import (
+    EMBEDDING_FILE,
+    MASKS_FILE,
+    check_embedding,
+    check_model,
+    user_flame_dir,
+    write_flame_dir,
+)
+from ptalker.mesh.regions import RegionMasks
+from ptalker.safe_pickle import load_pickle
 
 ARRAY_KEYS = ("v_template", "f", "shapedirs", "posedirs", "weights", "kintree_table", "J")
 

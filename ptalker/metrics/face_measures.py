@@ -25,7 +25,6 @@ subject's left, y up, z forward.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -33,20 +32,10 @@ from scipy.spatial.transform import Rotation
 
 from ptalker.constants import METRES_TO_MM, VOCASET_FPS
 from ptalker.errors import PtalkerError
-from ptalker.flame.flame_dir import MASKS_FILE, resolve_flame_dir
-from ptalker.flame.masks import RegionMasks
-from ptalker.metrics.vertex_errors import check_indices
+from ptalker.mesh.checks import as_fps, as_frames, as_template
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.mesh.stabilize import remove_head_motion
 
-LIP_KEYS = ("lip_contact_upper", "lip_contact_lower")
-LID_KEYS = (("left_lid_upper", "left_lid_lower"), ("right_lid_upper", "right_lid_lower"))
-CORNERS_KEY = "mouth_corners"
-RIGID_KEYS = ("scalp", "left_ear", "right_ear")
-"""Regions that move only with the head. Not the nose: expressions (the stand-in's
-nose_wrinkle, by about 3 mm) move it."""
-LIPS_REGION_KEY = "lips"
-BROWS_REGION_KEY = "forehead"
-MIN_RIGID_VERTICES = 3
-"""Kabsch needs three points (not on one line) to fix a rotation."""
 UP_AXIS = 1
 """y: the head's up axis in the template's frame."""
 OPEN_LIP_GAP_M = 0.5e-3
@@ -63,152 +52,12 @@ DEFAULT_MAX_LAG_S = 0.5
 RADIANS_TO_DEGREES = 180.0 / np.pi
 
 
-@dataclass
-class FaceSets:
-    """Vertex id sets the measures need (int64 arrays)."""
-
-    lip_upper: np.ndarray
-    """(P,) upper-lip contact ids; the i-th meets ``lip_lower[i]`` when the lips close."""
-    lip_lower: np.ndarray
-    lid_upper: tuple[np.ndarray, np.ndarray]
-    """(left, right) upper-lid ids, each (P_eye,), paired with ``lid_lower``."""
-    lid_lower: tuple[np.ndarray, np.ndarray]
-    mouth_corners: np.ndarray
-    """(2,) the left (+x) and the right (-x) mouth corner."""
-    rigid: np.ndarray
-    """(R,) ids that move only with the head (scalp and ears): used to remove head motion."""
-    lips: np.ndarray
-    """(L,) the lips region (jerk_ratio)."""
-    brows: np.ndarray
-    """(W,) the forehead region (brow_motion_mm)."""
-    source: str = ""
-    """Where the sets come from, for messages."""
-
-    @classmethod
-    def from_masks(cls, masks: dict[str, np.ndarray], source: str) -> "FaceSets":
-        """The sets from a region dict such as FLAME_masks.pkl's (``source`` names it).
-
-        Raises:
-            PtalkerError: missing keys, unequal pairs, or not two mouth corners.
-        """
-        needed = [*LIP_KEYS, *(key for pair in LID_KEYS for key in pair), CORNERS_KEY,
-                  *RIGID_KEYS, LIPS_REGION_KEY, BROWS_REGION_KEY]
-        missing = [key for key in needed if key not in masks]
-        if missing:
-            raise PtalkerError(f"{source}: no region(s) {', '.join(missing)}; face measures need "
-                               f"{', '.join(needed)} (the ptalker stand-in's {MASKS_FILE} has "
-                               "them; add the paired sets to a FLAME model's masks)")
-        ids = {key: np.asarray(masks[key]).astype(np.int64).ravel() for key in needed}
-        for upper, lower in (LIP_KEYS, *LID_KEYS):
-            if ids[upper].size != ids[lower].size:
-                raise PtalkerError(f"{source}: {upper} has {ids[upper].size} ids, {lower} "
-                                   f"{ids[lower].size}; the paired sets must have equal length")
-        if ids[CORNERS_KEY].size != 2:
-            raise PtalkerError(f"{source}: {CORNERS_KEY} has {ids[CORNERS_KEY].size} ids, "
-                               "expected 2 (left, right)")
-        return cls(lip_upper=ids[LIP_KEYS[0]], lip_lower=ids[LIP_KEYS[1]],
-                   lid_upper=tuple(ids[pair[0]] for pair in LID_KEYS),
-                   lid_lower=tuple(ids[pair[1]] for pair in LID_KEYS),
-                   mouth_corners=ids[CORNERS_KEY], rigid=rigid_region_ids(masks, source), lips=ids[LIPS_REGION_KEY],
-                   brows=ids[BROWS_REGION_KEY], source=source)
-
-    @classmethod
-    def for_head(cls, flame_dir: str | os.PathLike | None = None) -> "FaceSets":
-        """The sets from the head model's FLAME_masks.pkl (the configured FLAME, else the stand-in)."""
-        path = resolve_flame_dir(flame_dir) / MASKS_FILE
-        if not path.is_file():
-            raise PtalkerError(f"{path}: not found; face measures need the head model's region masks")
-        return cls.from_masks(RegionMasks.from_flame_masks(path).all, str(path))
-
-    def check(self, num_vertices: int) -> None:
-        """Raise PtalkerError unless every set is non-empty and indexes ``num_vertices`` vertices."""
-        for name in ("lip_upper", "lip_lower", "lid_upper", "lid_lower", "mouth_corners", "rigid",
-                     "lips", "brows"):
-            ids = getattr(self, name)
-            ids = np.concatenate(ids) if isinstance(ids, tuple) else ids
-            check_indices(ids, num_vertices, f"{self.source or 'face sets'} {name}")
 
 
-@dataclass
-class HeadMotion:
-    """The head's rigid motion in a sequence, and the sequence without it."""
-
-    aligned: np.ndarray
-    """(T, V, 3) float64 vertices with the head's rigid motion removed (template's frame)."""
-    rotation: np.ndarray
-    """(T, 3) axis-angle (rad) of the head relative to the template."""
-    translation: np.ndarray
-    """(T, 3) translation (metres), applied after rotating about the template's origin."""
 
 
-def _check_vertices(vertices: np.ndarray, what: str, min_frames: int = 1) -> np.ndarray:
-    """(T, V, 3) as float64, T >= min_frames."""
-    vertices = np.asarray(vertices)
-    if vertices.ndim != 3 or vertices.shape[2] != 3 or vertices.shape[0] < min_frames:
-        raise PtalkerError(f"{what}: expected vertices of shape (T, V, 3) with T >= {min_frames}, "
-                           f"got {vertices.shape}; reshape (T, V*3) arrays to (T, V, 3)")
-    return vertices.astype(np.float64, copy=False)
 
 
-def _check_template(template: np.ndarray, num_vertices: int) -> np.ndarray:
-    template = np.asarray(template)
-    if template.shape != (num_vertices, 3):
-        raise PtalkerError(f"template: expected shape ({num_vertices}, 3) like the sequence's "
-                           f"meshes, got {template.shape}; use the subject's neutral mesh")
-    return template.astype(np.float64, copy=False)
-
-
-def _check_rate(rate: float, name: str = "fps") -> float:
-    if not np.isfinite(rate) or rate <= 0:
-        raise PtalkerError(f"{name}: expected a positive rate (per second), got {rate}")
-    return float(rate)
-
-
-def _fit_head(vertices: np.ndarray, template: np.ndarray,
-              rigid_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame Kabsch of ``template[rigid_ids]`` onto ``vertices[:, rigid_ids]``.
-
-    Returns rotations (T, 3, 3) and translations (T, 3) with vertices ~ template @ R.T + t.
-    """
-    source = template[rigid_ids]  # (R, 3)
-    target = vertices[:, rigid_ids]  # (T, R, 3)
-    source_mean = source.mean(axis=0)  # (3,)
-    target_mean = target.mean(axis=1)  # (T, 3)
-    covariance = np.einsum("ri,trj->tij", source - source_mean, target - target_mean[:, None])  # (T, 3, 3)
-    u, _, vt = np.linalg.svd(covariance)  # (T, 3, 3) each
-    flip = np.sign(np.linalg.det(np.einsum("tji,tkj->tik", vt, u)))  # (T,) det(V U^T): -1 = reflection
-    vt[:, 2] *= flip[:, None]  # turn a reflection into the nearest rotation
-    rotation = np.einsum("tji,tkj->tik", vt, u)  # (T, 3, 3) R = V U^T
-    translation = target_mean - np.einsum("tij,j->ti", rotation, source_mean)  # (T, 3)
-    return rotation, translation
-
-
-def rigid_region_ids(masks: dict[str, np.ndarray], source: str) -> np.ndarray:
-    """(R,) the ids of ``masks``' regions that move only with the head (scalp and ears), for
-    :func:`remove_head_motion`; ``source`` names the masks in the error when they lack them."""
-    missing = [key for key in RIGID_KEYS if key not in masks]
-    if missing:
-        raise PtalkerError(f"{source}: no region(s) {', '.join(missing)}; removing head motion needs "
-                           f"{', '.join(RIGID_KEYS)} (FLAME_masks.pkl has them)")
-    return np.unique(np.concatenate([np.asarray(masks[key]).astype(np.int64).ravel() for key in RIGID_KEYS]))
-
-
-def remove_head_motion(vertices: np.ndarray, template: np.ndarray, rigid_ids: np.ndarray) -> HeadMotion:
-    """Remove the head's rigid motion from ``vertices`` (T, V, 3), fitted per frame (Kabsch, no
-    scaling) on ``rigid_ids`` (R,), R >= 3, ids that move only with the head (``FaceSets.rigid``),
-    against ``template`` (V, 3), the subject's neutral mesh. Raises PtalkerError on wrong shapes
-    or ids out of range."""
-    vertices = _check_vertices(vertices, "remove_head_motion")
-    template = _check_template(template, vertices.shape[1])
-    rigid_ids = check_indices(rigid_ids, vertices.shape[1], "rigid_ids")
-    if np.unique(rigid_ids).size < MIN_RIGID_VERTICES:
-        raise PtalkerError(f"rigid_ids: got {np.unique(rigid_ids).size} distinct ids, expected at "
-                           f"least {MIN_RIGID_VERTICES} to fix a rotation")
-    rotation, translation = _fit_head(vertices, template, rigid_ids)
-    aligned = np.einsum("tni,tij->tnj", vertices - translation[:, None], rotation,
-                        optimize=True)  # (T, V, 3) (v - t) @ R
-    return HeadMotion(aligned=aligned, rotation=Rotation.from_matrix(rotation).as_rotvec(),
-                      translation=translation)
 
 
 def _paired_gap(vertices: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -219,7 +68,7 @@ def _paired_gap(vertices: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> n
 def _head_frame(vertices: np.ndarray, sets: FaceSets, template: np.ndarray | None,
                 what: str) -> np.ndarray:
     """(T, V, 3) float64 vertices, head motion removed when a template is given."""
-    vertices = _check_vertices(vertices, what)
+    vertices = as_frames(vertices, what)
     sets.check(vertices.shape[1])
     return vertices if template is None else remove_head_motion(vertices, template, sets.rigid).aligned
 
@@ -254,7 +103,7 @@ def blink_times(lid_gap: np.ndarray, fps: float,
     gap = np.asarray(lid_gap, dtype=np.float64)
     if gap.ndim != 2 or gap.shape[1] != 2 or gap.shape[0] < 1:
         raise PtalkerError(f"lid_gap: expected shape (T, 2) (left, right), got {gap.shape}")
-    fps = _check_rate(fps)
+    fps = as_fps(fps)
     if not 0.0 < closed_fraction < 1.0:
         raise PtalkerError(f"closed_fraction: expected a number in (0, 1), got {closed_fraction}")
     open_gap = np.median(gap, axis=0)  # (2,)
@@ -276,7 +125,9 @@ def audio_envelope(waveform: np.ndarray, sample_rate: float, fps: float, num_fra
     if samples.ndim != 1 or samples.size == 0 or not np.isfinite(samples).all():
         raise PtalkerError(f"waveform: expected a non-empty finite mono (S,) array, got shape "
                            f"{samples.shape}; downmix multi-channel audio first")
-    sample_rate, fps = _check_rate(sample_rate, "sample_rate"), _check_rate(fps)
+    if not np.isfinite(sample_rate) or sample_rate <= 0:
+        raise PtalkerError(f"sample_rate: expected a positive rate in Hz, got {sample_rate}")
+    fps = as_fps(fps)
     if int(num_frames) != num_frames or num_frames < 1:
         raise PtalkerError(f"num_frames: expected a positive integer, got {num_frames}")
     energy = np.concatenate([[0.0], np.cumsum(np.square(samples))])  # (S + 1,) running sum
@@ -314,7 +165,7 @@ def audio_motion_lag(waveform: np.ndarray, sample_rate: float, mouth_opening: np
     mouth = np.asarray(mouth_opening, dtype=np.float64)
     if mouth.ndim != 1 or mouth.size < 3:
         raise PtalkerError(f"mouth_opening: expected a (T,) array with T >= 3, got shape {mouth.shape}")
-    fps = _check_rate(fps)
+    fps = as_fps(fps)
     max_lag = min(int(np.floor(max_lag_s * fps)), mouth.size - 2)
     if max_lag < 1:
         raise PtalkerError(f"max_lag_s: {max_lag_s} s is under one frame at {fps} fps; "
@@ -418,10 +269,10 @@ def style_statistics(vertices: np.ndarray, template: np.ndarray, sets: FaceSets,
                      fps: float) -> StyleStatistics:
     """The :class:`StyleStatistics` of ``vertices`` (T, V, 3), T >= 2, at ``fps``; head motion
     is removed on ``sets.rigid`` against ``template`` (V, 3), the subject's neutral mesh."""
-    vertices = _check_vertices(vertices, "style_statistics", min_frames=2)
-    template = _check_template(template, vertices.shape[1])
+    vertices = as_frames(vertices, "style_statistics", min_frames=2)
+    template = as_template(template, vertices.shape[1])
     sets.check(vertices.shape[1])
-    fps = _check_rate(fps)
+    fps = as_fps(fps)
     head = remove_head_motion(vertices, template, sets.rigid)
     aligned = head.aligned  # (T, V, 3)
     gaps = np.stack([_paired_gap(aligned, up, low) for up, low in zip(sets.lid_upper, sets.lid_lower)],

@@ -37,6 +37,7 @@ from typing import Sequence
 import numpy as np
 
 from ptalker.errors import PtalkerError
+from ptalker.mesh.checks import check_indices
 
 
 @dataclass(frozen=True)
@@ -124,16 +125,6 @@ def align_pairs(pred_seqs: Sequence[np.ndarray], gt_seqs: Sequence[np.ndarray]) 
     return AlignedPairs(preds, gts, dropped, cut)
 
 
-def check_indices(indices: np.ndarray, num_vertices: int, what: str) -> np.ndarray:
-    """(N,) int indices, raveled; PtalkerError naming ``what`` when empty, not integer or out of range."""
-    indices = np.asarray(indices).ravel()
-    if indices.size == 0 or not np.issubdtype(indices.dtype, np.integer):
-        raise PtalkerError(f"{what}: expected a non-empty array of integer vertex indices, "
-                           f"got {indices.size} values of dtype {indices.dtype}")
-    if indices.min() < 0 or indices.max() >= num_vertices:
-        raise PtalkerError(f"{what}: indices span {indices.min()}..{indices.max()} but the "
-                           f"meshes have {num_vertices} vertices; use the region files of this mesh")
-    return indices
 
 
 def lip_max_sq_distance(pred: np.ndarray, gt: np.ndarray, lip_idx: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@
   or their mean.
 
 Training is teacher-forced (the ground truth shifted by one frame is the input); inference is
-autoregressive, one frame after another (``ptalker.decoding.autoregressive_decode``). The width,
+autoregressive, one frame after another (``ptalker.pipelines.decoding.autoregressive_decode``). The width,
 depth and heads follow PTalker's decoder settings so the two compare like for like.
 """
 
@@ -77,6 +77,9 @@ def alignment_mask(queries: int, keys: int, device: torch.device) -> torch.Tenso
 
 class FaceFormer(nn.Module):
     """The network. ``num_vertices``: V of the output mesh."""
+
+    architecture = "faceformer"
+    """The name training configs and checkpoints give this network (:mod:`ptalker.models.build`)."""
 
     def __init__(self, config: FaceFormerConfig, num_vertices: int) -> None:
         super().__init__()

@@ -12,8 +12,8 @@
 The style of a reference clip fuses its motion style and audio style. Training aligns audio
 and motion content (top-k contrastive, KL), keeps style and content apart (orthogonality, an
 adversarial speaker classifier on content) and makes style consistent per speaker (InfoNCE);
-see ptalker/train.py. This module only computes; decoding long audio and style choices live in
-ptalker/inference.py.
+see ptalker/training/loop.py. This module only computes; decoding long audio and style choices live in
+ptalker/pipelines/animator.py.
 """
 
 from __future__ import annotations
@@ -80,6 +80,9 @@ class PTalker(nn.Module):
         faces: (F, 3) triangles of the topology.
         graph_candidates: vertex ids the graph nodes may be sampled from (e.g. the face region).
     """
+
+    architecture = "ptalker"
+    """The name training configs and checkpoints give this network (:mod:`ptalker.models.build`)."""
 
     def __init__(self, config: PTalkerConfig, template: np.ndarray, faces: np.ndarray,
                  graph_candidates: np.ndarray | None = None) -> None:

@@ -7,7 +7,6 @@
   (:func:`lve_table` computes what it draws).
 - :func:`plot_training_curves`: loss terms, validation LVE and learning rate of a training run
   (:func:`read_training_log` parses the CSV logs).
-- :func:`plot_lips_file`: the lip-opening plot from files (``ptalker plot lips``).
 
 Every plot returns the path it wrote, writes atomically (a failed plot leaves an existing file
 as it was) and raises :class:`ptalker.errors.PtalkerError` on wrong input. Names are imported
@@ -21,7 +20,6 @@ _LAZY = {
     "Span": "timeline", "phoneme_spans": "timeline", "word_spans": "timeline",
     "TrainingLog": "training_curves", "ValidationLog": "training_curves",
     "plot_training_curves": "training_curves", "read_training_log": "training_curves",
-    "plot_lips_file": "files", "read_timeline": "files",
 }
 __all__ = sorted(_LAZY)
 

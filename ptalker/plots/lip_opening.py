@@ -4,7 +4,7 @@ The lip opening is :func:`ptalker.metrics.face_measures.lip_gap` (head-aligned, 
 for meshes in metres): 0 with the lips closed, negative when pressed together. Bilabials
 (/p b m/) are where the lips must close: their spans are highlighted, and a bilabial counts as
 sealed when the opening drops under CLOSED_GAP_M (1 mm) somewhere from MAX_LEAD_S before it to
-its end, as in the corpus checks (:mod:`ptalker.data.synth.checks`).
+its end, as in the corpus checks (:mod:`ptalker.evaluation.corpus_checks`).
 
 Timelines are lists of :class:`ptalker.plots.timeline.Span` (label, start_s, end_s).
 """
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ptalker.constants import METRES_TO_MM
-from ptalker.data.layout import to_vertex_sequence
-from ptalker.data.synth.checks import CLOSED_GAP_M, MAX_LEAD_S, frame_range
 from ptalker.data.synth.visemes import BILABIALS
 from ptalker.errors import PtalkerError
-from ptalker.metrics.face_measures import FaceSets, lip_gap
-from ptalker.plots.figure import ACCENT_COLOUR, PRED_COLOUR, TRUTH_COLOUR, check_out_png, clamp, \
-    drawing, save_figure
+from ptalker.mesh.checks import as_fps, to_vertex_sequence
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.metrics.face_measures import lip_gap
+from ptalker.metrics.lip_sync import CLOSED_GAP_M, MAX_LEAD_S, frame_range
+from ptalker.plots.figure import ACCENT_COLOUR, PRED_COLOUR, TRUTH_COLOUR, check_out_png, clamp, drawing, save_figure
 from ptalker.plots.timeline import Span, check_spans, draw_spans
 
 if TYPE_CHECKING:
@@ -99,8 +99,7 @@ def lip_opening_data(pred: np.ndarray, sets: FaceSets, fps: float, truth: np.nda
     Raises:
         PtalkerError: wrong shapes, different vertex counts, a bad rate or timeline.
     """
-    if not (np.isfinite(fps) and fps > 0):
-        raise PtalkerError(f"fps: expected a positive frame rate, got {fps}")
+    fps = as_fps(fps)
     pred = _vertices(pred, "pred")
     if truth is not None:
         truth = _vertices(truth, "truth")

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.metrics.score import ScoreReport
-from ptalker.plots.figure import METHOD_COLOURS, check_out_png, clamp, decimal_exponent, drawing, \
-    pretty_unit, save_figure, times_ten_to
+from ptalker.evaluation.score import ScoreReport
+from ptalker.plots.figure import (
+    METHOD_COLOURS,
+    check_out_png,
+    clamp,
+    decimal_exponent,
+    drawing,
+    pretty_unit,
+    save_figure,
+    times_ten_to,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

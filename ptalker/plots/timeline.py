@@ -16,8 +16,8 @@ from ptalker.plots.figure import ACCENT_COLOUR
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from ptalker.audio.timeline import Speech
     from ptalker.data.synth.corpus import Alignment
-    from ptalker.data.synth.espeak import Speech
 
 PAUSE_LABELS = frozenset({"", "sil", "sp", "spn"})
 """Labels of silence (besides espeak's '_...' pauses): drawn as gaps."""

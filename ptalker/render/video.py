@@ -21,9 +21,8 @@ from typing import Iterable
 import numpy as np
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, METRES_TO_MM
-from ptalker.data.layout import to_vertex_sequence
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_faces, as_fps
+from ptalker.mesh.checks import as_faces, as_fps, to_vertex_sequence
 from ptalker.render.backends import DEFAULT_BACKEND, get_renderer
 from ptalker.render.colors import ERROR_CMAP
 from ptalker.render.frames import compare_frames, sequence_frames

@@ -22,9 +22,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ptalker.data.synth.espeak import Phoneme
-from ptalker.data.synth.visemes import CHANNELS, DIPHTHONG_SPLIT, GESTURE_CHANNELS, REST_SETTLE_S, Target, \
-    is_pause, targets_for
+from ptalker.audio.timeline import Phoneme
+from ptalker.data.synth.visemes import (
+    CHANNELS,
+    DIPHTHONG_SPLIT,
+    GESTURE_CHANNELS,
+    REST_SETTLE_S,
+    Target,
+    is_pause,
+    targets_for,
+)
 
 ANTICIPATION_RATIO = 1.3
 """The fall-off before a segment is this many times slower than ``tau``..."""

@@ -36,17 +36,18 @@ import torch
 import yaml
 
 from ptalker import __version__
+from ptalker.audio.timeline import Speech
 from ptalker.config import load_config
 from ptalker.data.layout import save_templates
 from ptalker.data.splits import LAYOUT_INFO_FILE, REGIONS_FLAME_MASKS
-from ptalker.data.synth.espeak import Speech, espeak_version, synthesize
+from ptalker.data.synth.espeak import espeak_version, synthesize
 from ptalker.data.synth.motion import LipGapModel, animate, with_lead_in
 from ptalker.data.synth.sentences import generate_sentences
 from ptalker.data.synth.style import Speaker, StyleRanges, VoiceRanges, draw_speaker
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_directory, atomic_open, save_json, save_npz, save_text
 from ptalker.flame.flame_model import FlameModel
-from ptalker.flame.masks import RegionMasks
+from ptalker.mesh.regions import RegionMasks
 
 SPLITS = ("train", "val", "test")
 DATASET_FILE = "dataset.yaml"

@@ -5,7 +5,7 @@ synchronous mode with phoneme events enabled; a callback collects the int16 samp
 native rate (22050 Hz) and the events. Each event carries ``sample``, the index of the native
 sample where it starts, so phoneme times and the waveform share one clock (a time is
 ``sample / native rate`` seconds). The waveform is then resampled to 16 kHz float32
-(DESIGN.md sections 4 and 10).
+(docs/architecture.md, "Speech synthesis").
 
 Determinism: espeak-ng keeps state between calls inside the library (the pitch "flutter" phase
 is a function-level static in wavegen.c), so the same text said twice by one loaded library
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.audio.io import resample
+from ptalker.audio.timeline import PAUSE_PREFIX, Phoneme, Speech, Word
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, INT16_FULL_SCALE
 from ptalker.errors import PtalkerError
 
@@ -50,10 +51,6 @@ PERCENT_MIN = 0
 PERCENT_MAX = 100
 """Limits of espeakPITCH and espeakRANGE (percent of the voice's own pitch settings)."""
 
-JSON_TIME_DECIMALS = 5
-"""Times in to_json() are rounded to 1e-5 s."""
-PAUSE_PREFIX = "_"
-"""espeak pause mnemonics start with this ("_", "_:", "_!")."""
 STRESS_MARKS = {"'": 2, ",": 1}
 """Leading stress marks of a phoneme mnemonic -> stress level (2 primary, 1 secondary)."""
 VARIANT_DIR = Path("voices") / "!v"
@@ -117,80 +114,6 @@ class Voice:
     def espeak_name(self) -> str:
         """The name given to espeak_SetVoiceByName, e.g. "en-us+m3"."""
         return f"{self.name}+{self.variant}" if self.variant else self.name
-
-
-@dataclass
-class Phoneme:
-    """One phoneme: espeak mnemonic without stress marks, stress 0/1/2, times in seconds.
-
-    ``word`` indexes Speech.words; pauses (symbols starting with "_") have word -1. end_s is the
-    next phoneme's start_s and may equal start_s: espeak folds a syllable-final /l/ into the
-    vowel before it ("mailman", "sells") and reports it with zero length.
-    """
-
-    symbol: str
-    stress: int
-    start_s: float
-    end_s: float
-    word: int
-
-    @property
-    def is_pause(self) -> bool:
-        """True for espeak pauses ("_", "_:", ...)."""
-        return self.symbol.startswith(PAUSE_PREFIX)
-
-
-@dataclass
-class Word:
-    """A word of the input text; start of its first phoneme to end of its last, in seconds."""
-
-    text: str
-    start_s: float
-    end_s: float
-
-
-@dataclass
-class Speech:
-    """Synthesised speech: waveform (S,) float32 in [-1, 1] at ``sample_rate`` Hz and its timeline.
-
-    Phonemes are ordered, contiguous and cover [0, duration_s]; times are on the waveform's clock.
-    """
-
-    waveform: np.ndarray
-    phonemes: list[Phoneme]
-    words: list[Word]
-    sample_rate: int = AUDIO_SAMPLE_RATE_HZ
-
-    @property
-    def duration_s(self) -> float:
-        """Length of the waveform in seconds (of the timeline when there is no waveform)."""
-        if self.waveform.size == 0 and self.phonemes:
-            return self.phonemes[-1].end_s
-        return self.waveform.size / self.sample_rate
-
-    def to_json(self) -> dict:
-        """The timeline (not the audio) as JSON-ready dict, times rounded to 1e-5 s."""
-
-        def seconds(value: float) -> float:
-            return round(float(value), JSON_TIME_DECIMALS)
-
-        return {"phonemes": [{"symbol": p.symbol, "stress": p.stress, "start_s": seconds(p.start_s),
-                              "end_s": seconds(p.end_s), "word": p.word} for p in self.phonemes],
-                "words": [{"text": w.text, "start_s": seconds(w.start_s), "end_s": seconds(w.end_s)}
-                          for w in self.words]}
-
-    @classmethod
-    def from_json(cls, data: dict, waveform: np.ndarray | None = None) -> Speech:
-        """Inverse of to_json(); ``waveform`` (S,) is optional since to_json() does not store it."""
-        try:
-            phonemes = [Phoneme(str(p["symbol"]), int(p["stress"]), float(p["start_s"]), float(p["end_s"]),
-                                int(p["word"])) for p in data["phonemes"]]
-            words = [Word(str(w["text"]), float(w["start_s"]), float(w["end_s"])) for w in data["words"]]
-        except (KeyError, TypeError, ValueError) as err:
-            raise PtalkerError(f"speech timeline JSON: missing or malformed field ({err!r}); "
-                               "expected the dict written by Speech.to_json()") from None
-        audio = np.zeros(0, np.float32) if waveform is None else np.asarray(waveform, dtype=np.float32)
-        return cls(waveform=audio, phonemes=phonemes, words=words)
 
 
 class _Engine:

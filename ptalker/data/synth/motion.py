@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ptalker.audio.timeline import Phoneme, Speech
 from ptalker.data.synth.coarticulation import blend, segments
-from ptalker.data.synth.espeak import Phoneme, Speech
 from ptalker.data.synth.style import SpeakingStyle
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_model import FlameModel

@@ -14,8 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ptalker.flame.standin.sdf import EYE_CENTER_M, EYEBALL_RADIUS_M, LID_THICKNESS_M, \
-    MOUTH_LINE_Y_M, HeadParams, project_rays, smoothstep
+from ptalker.flame.standin.sdf import (
+    EYE_CENTER_M,
+    EYEBALL_RADIUS_M,
+    LID_THICKNESS_M,
+    MOUTH_LINE_Y_M,
+    HeadParams,
+    project_rays,
+    smoothstep,
+)
 
 RAY_ORIGIN_M = np.array([0.0, -0.005, 0.0])
 NUM_ROWS = 46

@@ -25,16 +25,15 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from ptalker.audio.io import load_audio
+from ptalker.audio.timeline import Speech
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, METRES_TO_MM
 from ptalker.data.layout import list_sequences, load_templates, load_vertex_sequence, vertices_path, wav_path
 from ptalker.data.synth.corpus import load_alignment, load_speakers
-from ptalker.data.synth.espeak import Speech
 from ptalker.data.synth.visemes import BILABIALS, CLOSE_VOWELS, OPEN_VOWELS, loudness
-from ptalker.metrics.face_measures import FaceSets, audio_motion_lag, lip_gap, style_statistics
-from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, METRES_TO_MM
+from ptalker.flame.masks import head_face_sets
+from ptalker.metrics.face_measures import audio_motion_lag, lip_gap, style_statistics
+from ptalker.metrics.lip_sync import CLOSED_GAP_M, closure_gaps
 
-CLOSED_GAP_M = 1.0e-3
-"""Lips count as closed below a 1 mm gap."""
-MAX_LEAD_S = 0.12
 TIMING_FPS = 100.0
 """Rate at which audio and phoneme timeline are compared (10 ms)."""
 STYLE_STATISTIC = {
@@ -46,19 +45,11 @@ STYLE_STATISTIC = {
 """Style parameter -> (the statistic that shows it, the direction it should move it)."""
 
 
-def frame_range(start_s: float, end_s: float, fps: float, num_frames: int) -> slice:
-    """Frames whose instants i / fps fall in [start_s, end_s] (at least the nearest one)."""
-    first = int(np.ceil(start_s * fps - 1e-9))
-    last = int(np.floor(end_s * fps + 1e-9))
-    if last < first:
-        first = last = int(round(0.5 * (start_s + end_s) * fps))
-    return slice(min(max(first, 0), num_frames - 1), min(max(last, 0), num_frames - 1) + 1)
 
 
 def bilabial_gaps(gap: np.ndarray, speech: Speech, fps: float) -> np.ndarray:
     """(N,) the smallest lip gap around each /p b m/ of ``speech`` (see module docstring)."""
-    return np.array([gap[frame_range(p.start_s - MAX_LEAD_S, p.end_s, fps, len(gap))].min()
-                     for p in speech.phonemes if p.symbol in BILABIALS])
+    return closure_gaps(gap, [(p.start_s, p.end_s) for p in speech.phonemes if p.symbol in BILABIALS], fps)
 
 
 def vowel_gaps(gap: np.ndarray, speech: Speech, fps: float) -> dict[str, np.ndarray]:
@@ -124,7 +115,7 @@ def check_corpus(root: str | os.PathLike) -> CorpusChecks:
     root = Path(root)
     speakers = load_speakers(root)
     templates = load_templates(root)
-    sets = FaceSets.for_head()
+    sets = head_face_sets()
     seals, vowels, timing, lags = [], {"open": [], "close": []}, [], {sid: [] for sid in speakers}
     stats = {sid: [] for sid in speakers}
     names = list_sequences(root)

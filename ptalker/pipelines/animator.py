@@ -22,16 +22,18 @@ import numpy as np
 import torch
 
 from ptalker.audio.io import check_waveform, load_audio
-from ptalker.checkpoint import load_checkpoint, load_state
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
-from ptalker.decoding import decode_offsets
 from ptalker.errors import PtalkerError
-from ptalker.metrics.face_measures import remove_head_motion, rigid_region_ids
-from ptalker.models.build import model_from_checkpoint_config
-from ptalker.streaming import FrameStream, StreamSettings, split_chunks
-from ptalker.topology import Topology
+from ptalker.mesh.face_sets import rigid_region_ids
+from ptalker.mesh.stabilize import remove_head_motion
+from ptalker.mesh.topology import Topology
+from ptalker.pipelines.checkpoint import load_checkpoint, load_state, network_from_config
+from ptalker.pipelines.decoding import decode_offsets
+from ptalker.pipelines.streaming import FrameStream, StreamSettings
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "ptalker_standin.pt"
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+"""The package's shipped files (the default checkpoint, the demo sample)."""
+DEFAULT_CHECKPOINT = ASSETS_DIR / "ptalker_standin.pt"
 WINDOW_FRAMES = 300
 """Frames decoded at once (10 s at 30 fps)."""
 OVERLAP_FRAMES = 30
@@ -141,7 +143,7 @@ class Animator:
     def stream(self, chunks: Iterable[np.ndarray], style: Style | str | None = None,
                template: np.ndarray | None = None, settings: StreamSettings | None = None) -> Iterator[np.ndarray]:
         """Animate speech that arrives in ``chunks`` ((S,) float32 at 16 kHz each, any length):
-        yields (n, V, 3) vertices as soon as they are determined (see :mod:`ptalker.streaming`;
+        yields (n, V, 3) vertices as soon as they are determined (see :mod:`ptalker.pipelines.streaming`;
         latency: ``settings.latency_s(chunk seconds, self.fps)``). Style and template as in
         :meth:`animate`; all frames together are as many as :meth:`animate` gives."""
         with torch.no_grad():
@@ -204,58 +206,6 @@ def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu")
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     data = load_checkpoint(path)
     topology = Topology.from_checkpoint(data["topology"], str(path))
-    model = model_from_checkpoint_config(data["config"], topology, str(path))
+    model = network_from_config(data["config"], topology, str(path))
     load_state(model, data)
     return Animator(model.to(device), data, topology, torch.device(device))
-
-
-@dataclass
-class AnimateReport:
-    out: Path
-    frames: int
-    fps: float
-    written: list[Path]
-    latency_s: float | None = None
-    """Algorithmic latency when streamed, else None."""
-
-    def __str__(self) -> str:
-        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in self.written)
-        streamed = "" if self.latency_s is None else f" (streamed; latency {1000 * self.latency_s:.0f} ms)"
-        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}{streamed}: {names}"
-
-
-def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
-                      speaker: str | None = None, style_audio: str | os.PathLike | None = None,
-                      style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
-                      strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
-                      video: bool = False, stream_chunk_s: float | None = None) -> AnimateReport:
-    """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
-    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.outputs`). With ``stream_chunk_s``
-    the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
-    would, with the default :class:`StreamSettings`."""
-    from ptalker.fileio import load_npy
-    from ptalker.outputs import write_outputs
-
-    if speaker is not None and (style_audio or style_motion):
-        raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
-    if bool(style_audio) != bool(style_motion):
-        raise PtalkerError("a reference clip needs both --style-audio (its speech) and --style-motion (its vertices)")
-    animator = load_model(checkpoint)
-    if style_audio:
-        motion = load_npy(style_motion)
-        motion = motion.reshape(len(motion), -1, 3)  # (T, V*3) files as the field stores them
-        template = load_npy(style_template).reshape(-1, 3) if style_template else None
-        style = Style(reference_audio=load_audio(style_audio), reference_motion=motion,
-                      reference_template=template, strength=strength)
-    elif speaker is not None:
-        style = Style(speaker=speaker, strength=strength)
-    else:
-        style = None
-    if stream_chunk_s is None:
-        vertices, latency = animator.animate(audio, style).vertices, None
-    else:
-        chunks = split_chunks(load_audio(audio), stream_chunk_s)
-        vertices = np.concatenate(list(animator.stream(chunks, style)))
-        latency = StreamSettings().latency_s(stream_chunk_s, animator.fps)
-    written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
-    return AnimateReport(Path(out), len(vertices), animator.fps, written, latency)

@@ -3,7 +3,7 @@
 The sentence (``ptalker/assets/demo/sample.wav``) is one no speaker of the training corpus says;
 the style comes from a reference clip of test speaker S12 (``reference.npz``: another sentence's
 audio and motion), the personalization path for people the model never saw. Outputs in the
-folder (:mod:`ptalker.outputs`): ``vertices.npy`` (T, V, 3) with ``sequence.json``, an OBJ
+folder (:mod:`ptalker.pipelines.outputs`): ``vertices.npy`` (T, V, 3) with ``sequence.json``, an OBJ
 sequence in ``obj/``, ``animation.glb`` with the speech ``animation.wav`` beside it, ``preview.mp4`` (the
 rendered head with the speech), ``lip_opening.png`` (the lip opening over the sentence's phoneme
 timeline, ``sample_timeline.json``) and ``demo.json`` saying what was done.
@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ptalker.audio.timeline import read_timeline
 from ptalker.constants import INT16_FULL_SCALE
 from ptalker.fileio import save_json
-from ptalker.inference import Style, load_model
-from ptalker.metrics.face_measures import FaceSets
-from ptalker.outputs import write_outputs
-from ptalker.plots import phoneme_spans, plot_lip_opening, read_timeline, word_spans
+from ptalker.mesh.face_sets import FaceSets
+from ptalker.pipelines.animator import ASSETS_DIR, Style, load_model
+from ptalker.pipelines.outputs import write_outputs
+from ptalker.plots import phoneme_spans, plot_lip_opening, word_spans
 
-DEMO_DIR = Path(__file__).resolve().parent / "assets" / "demo"
+DEMO_DIR = ASSETS_DIR / "demo"
 
 
 @dataclass

@@ -6,7 +6,8 @@ and optionally ``faces`` and ``fps`` (what ``ptalker export --format npz`` write
 - fps: the one given > the ``.npz``'s ``fps`` > ``"fps"`` in a ``sequence.json`` beside the file
   (``ptalker animate`` and the OBJ/PLY exports write one).
 - faces: the file given (an (F, 3) integer ``.npy`` or a mesh file trimesh reads) > the ``.npz``'s
-  ``faces`` > the head model's triangles when the vertex count is the head's.
+  ``faces`` (> the head model's triangles when the vertex count is the head's: see
+  :func:`ptalker.pipelines.files.read_sequence`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ptalker.data.layout import to_vertex_sequence
 from ptalker.errors import PtalkerError
-from ptalker.export.inputs import as_faces, as_fps
-from ptalker.export.mesh_sequence import SEQUENCE_INFO_FILE
 from ptalker.fileio import load_npy
+from ptalker.mesh.checks import as_faces, as_fps, to_vertex_sequence
+
+SEQUENCE_INFO_FILE = "sequence.json"
+"""The JSON beside a sequence file or an OBJ/PLY folder: fps, frames, vertices."""
 
 
 @dataclass
@@ -35,16 +37,6 @@ class SequenceFile:
     faces: np.ndarray | None
     """(F, 3) triangles, when the file has them."""
     fps: float | None
-
-
-def read_sequence(path: str | os.PathLike, fps: float | None = None,
-                  faces: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """(vertices (T, V, 3), faces (F, 3), fps) of the sequence file ``path``, ``fps`` and ``faces``
-    (a file) overriding what it says (see module doc)."""
-    path = Path(path)
-    sequence = load_sequence(path)
-    rate = resolve_fps(fps, sequence, path)
-    return sequence.vertices, resolve_faces(faces, sequence, path), rate
 
 
 def load_sequence(path: str | os.PathLike) -> SequenceFile:
@@ -124,21 +116,17 @@ def _faces_file(path: Path) -> np.ndarray:
     return np.asarray(mesh.faces)
 
 
-def resolve_faces(faces: str | os.PathLike | None, sequence: SequenceFile, path: Path) -> np.ndarray:
-    """The (F, 3) triangles for the sequence read from ``path`` (see module doc).
+def resolve_faces(faces: str | os.PathLike | None, sequence: SequenceFile, path: Path,
+                  default: np.ndarray | None = None) -> np.ndarray | None:
+    """The (F, 3) triangles for the sequence read from ``path`` (see module doc; ``default``: the
+    triangles to use when neither ``faces`` nor the file gives any), or None when none is known.
 
     Raises:
-        PtalkerError: an unreadable faces file, triangles that do not fit the vertices, or none known.
+        PtalkerError: an unreadable faces file, or triangles that do not fit the vertices.
     """
     count = sequence.vertices.shape[1]
     if faces is not None:
         return _named(str(faces), as_faces, _faces_file(Path(faces)), count)
     if sequence.faces is not None:
         return _named(f"{path} (faces)", as_faces, sequence.faces, count)
-    from ptalker.topology import Topology
-
-    head = Topology.of_head()
-    if head.num_vertices != count:
-        raise PtalkerError(f"{path}: {count} vertices and no triangles; the head model in use has "
-                           f"{head.num_vertices}, so pass --faces FILE (an (F, 3) .npy or a mesh file of this mesh)")
-    return head.faces
+    return default

@@ -6,7 +6,7 @@ A checkpoint is one ``torch.save`` file of plain containers (read back with
     format        CHECKPOINT_FORMAT
     ptalker       the package version that wrote it
     config        the training config as a dict (its 'model' entry builds the network)
-    topology      the mesh (ptalker.topology.Topology.to_checkpoint: template, faces, regions),
+    topology      the mesh (ptalker.mesh.topology.Topology.to_checkpoint: template, faces, regions),
                   plus "num_vertices" and "faces_sha1" (a hash of the faces) to tell meshes apart
     model         the state dict (floating tensors in ``weights_dtype``)
     extra         anything else the writer adds (optimizer state, epoch, metrics, speakers, ...)
@@ -24,9 +24,11 @@ import numpy as np
 import torch
 
 from ptalker import __version__
+from ptalker.config import from_dict
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
-from ptalker.topology import Topology
+from ptalker.mesh.topology import Topology
+from ptalker.models.build import SECTIONS, build_model, check_architecture
 
 CHECKPOINT_FORMAT = "ptalker-checkpoint-1"
 
@@ -99,3 +101,17 @@ def export_checkpoint(source: str | os.PathLike, target: str | os.PathLike,
     with atomic_open(target, "wb") as handle:
         torch.save(data, handle)
     return Path(target)
+
+
+def build_network(architecture: str, config, topology: Topology) -> torch.nn.Module:
+    """The untrained network ``architecture`` with sizes ``config`` (its config section's dataclass)
+    on ``topology``'s mesh (PTalker's graph on its ``face`` region when the masks have one)."""
+    return build_model(architecture, config, topology.template, topology.faces, topology.masks.all.get("face"))
+
+
+def network_from_config(config: dict, topology: Topology, where: str) -> torch.nn.Module:
+    """The network a checkpoint's training ``config`` (a dict) describes (weights not loaded);
+    checkpoints from before the architecture key are PTalker. ``where`` names the file in errors."""
+    architecture = check_architecture(config.get("architecture", "ptalker"), f"{where}: architecture")
+    section, config_class = SECTIONS[architecture]
+    return build_network(architecture, from_dict(config_class, config[section], f"{where}: {section}"), topology)

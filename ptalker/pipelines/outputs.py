@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.export import FOLDER_FORMATS, export_sequence
-from ptalker.export.mesh_sequence import SEQUENCE_INFO_FILE
 from ptalker.fileio import save_json, save_npy
+from ptalker.mesh.sequence_file import SEQUENCE_INFO_FILE
 
 VIDEO_FILE = "preview.mp4"
 

@@ -12,7 +12,7 @@ these styles (``style``):
   anything? its LVE should be worse);
 - ``neutral``: the neutral style.
 
-Predictions are written to ``OUT/pred/<stem>.npy`` and scored by :func:`ptalker.metrics.score.score_folder`
+Predictions are written to ``OUT/pred/<stem>.npy`` and scored by :func:`ptalker.evaluation.score.score_folder`
 (LVE, FDD, MVE per sequence and pooled, with the protocol), saved as ``OUT/scores.json``. With
 ``plots``, ``OUT/plots/lve.png`` shows the per-sequence LVE and ``OUT/plots/lips/<stem>.png`` each
 sequence's lip opening against the ground truth (over its phoneme timeline when the data set has
@@ -32,11 +32,10 @@ from ptalker.data.layout import load_vertex_sequence, vertices_path
 from ptalker.data.sampling import other_clip
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
+from ptalker.evaluation import STYLES
+from ptalker.evaluation.score import ScoreReport, score_folder
 from ptalker.fileio import atomic_directory, save_json, save_npy
-from ptalker.inference import Style, load_model
-from ptalker.metrics.score import ScoreReport, score_folder
-
-STYLES = ("reference", "identity", "other", "neutral")
+from ptalker.pipelines.animator import Style, load_model
 
 
 @dataclass
@@ -78,8 +77,9 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
 
 def _plot(evaluation: Evaluation, dataset: TalkingHeadDataset, topology, fps: float, out: Path) -> list[Path]:
     """The LVE bars, and a lip-opening plot per sequence when the mesh's masks pair the lips."""
-    from ptalker.metrics.face_measures import FaceSets
-    from ptalker.plots import phoneme_spans, plot_lip_opening, plot_lve_bars, read_timeline, word_spans
+    from ptalker.audio.timeline import read_timeline
+    from ptalker.mesh.face_sets import FaceSets
+    from ptalker.plots import phoneme_spans, plot_lip_opening, plot_lve_bars, word_spans
 
     written = [plot_lve_bars(evaluation.report.to_dict(), out / "lve.png",
                              title=f"LVE per sequence ({evaluation.style} style)")]

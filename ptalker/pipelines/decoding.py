@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ptalker.models.faceformer import FaceFormer
+from ptalker.models.ptalker import PTalker
 
 
 def autoregressive_decode(model: FaceFormer, audio: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -26,10 +27,21 @@ def autoregressive_decode(model: FaceFormer, audio: torch.Tensor, style: torch.T
     return torch.cat(frames, dim=1)
 
 
-def decode_offsets(model: nn.Module, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
-    """(B, T, V, 3) offsets in mesh units for ``audio`` (B, S) at 16 kHz spanning ``num_frames``
-    frames, in ``style`` (B, S_dim), by ``model`` (PTalker or FaceFormer, in eval mode)."""
-    if isinstance(model, FaceFormer):
-        return autoregressive_decode(model, model.encode_audio(audio, num_frames), style)
+def parallel_decode(model: PTalker, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
+    """(B, T, V, 3) offsets in mesh units, all frames in one pass (PTalker)."""
     codes = model.audio_codes(audio, num_frames)
     return model.decode(codes.content_mu, style)
+
+
+def _faceformer_decode(model: FaceFormer, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
+    return autoregressive_decode(model, model.encode_audio(audio, num_frames), style)
+
+
+DECODERS = {PTalker.architecture: parallel_decode, FaceFormer.architecture: _faceformer_decode}
+"""architecture -> its decoding loop: (model, audio (B, S), num_frames, style (B, S_dim)) -> (B, T, V, 3)."""
+
+
+def decode_offsets(model: nn.Module, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
+    """(B, T, V, 3) offsets in mesh units for ``audio`` (B, S) at 16 kHz spanning ``num_frames``
+    frames, in ``style`` (B, S_dim), by ``model`` (any architecture of :data:`DECODERS`, in eval mode)."""
+    return DECODERS[model.architecture](model, audio, num_frames, style)

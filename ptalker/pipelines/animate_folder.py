@@ -1,0 +1,77 @@
+"""``ptalker animate``: a speech file (+ a style) in, a folder of outputs out.
+
+The style is a training speaker (``speaker``), a reference clip (``style_audio`` + ``style_motion``,
+optionally ``style_template``), or none (the neutral style); ``strength`` scales a given style
+and needs one. What is written: :mod:`ptalker.pipelines.outputs`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ptalker.audio.io import load_audio
+from ptalker.errors import PtalkerError
+from ptalker.fileio import load_npy
+from ptalker.pipelines.animator import Style, load_model
+from ptalker.pipelines.outputs import write_outputs
+from ptalker.pipelines.streaming import StreamSettings, split_chunks
+
+
+@dataclass
+class AnimateReport:
+    out: Path
+    frames: int
+    fps: float
+    written: list[Path]
+    latency_s: float | None = None
+    """Algorithmic latency when streamed, else None."""
+
+    def __str__(self) -> str:
+        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in self.written)
+        streamed = "" if self.latency_s is None else f" (streamed; latency {1000 * self.latency_s:.0f} ms)"
+        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}{streamed}: {names}"
+
+
+def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
+                      speaker: str | None = None, style_audio: str | os.PathLike | None = None,
+                      style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
+                      strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
+                      video: bool = False, stream_chunk_s: float | None = None) -> AnimateReport:
+    """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
+    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`). With ``stream_chunk_s``
+    the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
+    would, with the default :class:`StreamSettings`."""
+    if speaker is not None and (style_audio or style_motion):
+        raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
+    if bool(style_audio) != bool(style_motion):
+        raise PtalkerError("a reference clip needs both --style-audio (its speech) and --style-motion (its vertices)")
+    if not math.isfinite(strength) or strength < 0:
+        raise PtalkerError(f"--strength {strength}: expected a number >= 0 (0 neutral, 1 as referenced, "
+                           "above 1 exaggerated)")
+    if strength != 1.0 and speaker is None and not style_audio:
+        raise PtalkerError(f"--strength {strength:g}: scales a style, but none was given; add --speaker or "
+                           "--style-audio/--style-motion, or leave --strength out")
+    animator = load_model(checkpoint)
+    if style_audio:
+        motion = load_npy(style_motion)
+        motion = motion.reshape(len(motion), -1, 3)  # (T, V*3) files as the field stores them
+        template = load_npy(style_template).reshape(-1, 3) if style_template else None
+        style = Style(reference_audio=load_audio(style_audio), reference_motion=motion,
+                      reference_template=template, strength=strength)
+    elif speaker is not None:
+        style = Style(speaker=speaker, strength=strength)
+    else:
+        style = None
+    if stream_chunk_s is None:
+        vertices, latency = animator.animate(audio, style).vertices, None
+    else:
+        chunks = split_chunks(load_audio(audio), stream_chunk_s)
+        vertices = np.concatenate(list(animator.stream(chunks, style)))
+        latency = StreamSettings().latency_s(stream_chunk_s, animator.fps)
+    written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
+    return AnimateReport(Path(out), len(vertices), animator.fps, written, latency)

@@ -1,0 +1,105 @@
+"""Vertex-sequence files in, files out: what ``ptalker render``, ``export`` and ``plot lips`` run.
+
+Sequence files are read by :mod:`ptalker.mesh.sequence_file` (.npy or .npz, fps from the file or a
+``sequence.json`` beside it); when neither ``--faces`` nor the file gives triangles, the head
+model's are used if the vertex count is the head's. The arrays then go to the renderer, the
+exporters or the plots, which take arrays only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ptalker.audio.timeline import read_timeline
+from ptalker.errors import PtalkerError
+from ptalker.fileio import load_npy
+from ptalker.mesh.sequence_file import load_sequence, resolve_faces, resolve_fps
+from ptalker.render import DEFAULT_BACKEND, RenderSettings, VideoResult, render_video
+
+DEFAULT_SIZE = 512
+"""Width and height in pixels of each rendered view."""
+
+
+def read_sequence(path: str | os.PathLike, fps: float | None = None,
+                  faces: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """(vertices (T, V, 3), faces (F, 3), fps) of the sequence file ``path``, ``fps`` and ``faces``
+    (a file) overriding what it says; without triangles, the head model's.
+
+    Raises:
+        PtalkerError: unreadable inputs, or no triangles known for this vertex count.
+    """
+    path = Path(path)
+    sequence = load_sequence(path)
+    rate = resolve_fps(fps, sequence, path)
+    triangles = resolve_faces(faces, sequence, path)
+    return sequence.vertices, _head_faces(sequence.vertices.shape[1], path) if triangles is None else triangles, rate
+
+
+def _head_faces(count: int, path: Path) -> np.ndarray:
+    """The head model's triangles for a sequence of ``count`` vertices read from ``path``."""
+    from ptalker.flame.flame_model import head_topology
+
+    head = head_topology()
+    if head.num_vertices != count:
+        raise PtalkerError(f"{path}: {count} vertices and no triangles; the head model in use has "
+                           f"{head.num_vertices}, so pass --faces FILE (an (F, 3) .npy or a mesh file of this mesh)")
+    return head.faces
+
+
+def render_file(seq: str | os.PathLike, out: str | os.PathLike, audio: str | os.PathLike | None = None,
+                compare: str | os.PathLike | None = None, fps: float | None = None,
+                faces: str | os.PathLike | None = None, backend: str = DEFAULT_BACKEND,
+                size: int = DEFAULT_SIZE) -> VideoResult:
+    """Render the sequence file ``seq`` to the MP4 ``out`` (``ptalker render``; see
+    :func:`ptalker.render.render_video`).
+
+    Args:
+        seq: .npy (T, V, 3) / (T, V*3) or .npz with ``vertices`` (and ``faces``, ``fps``).
+        out: the MP4 to write.
+        audio: speech file to mux in.
+        compare: a ground-truth sequence file of the same mesh: side-by-side video with the error.
+        fps, faces: override what the file says (see :func:`read_sequence`).
+        backend: render backend name.
+        size: width and height in pixels of each view.
+
+    Raises:
+        PtalkerError: any of the inputs is missing, unreadable or does not fit the others.
+    """
+    vertices, triangles, rate = read_sequence(seq, fps, faces)
+    truth = None if compare is None else load_sequence(compare).vertices
+    settings = RenderSettings(width=int(size), height=int(size))
+    return render_video(vertices, triangles, out, rate, audio=audio, compare=truth, settings=settings,
+                        backend=backend)
+
+
+def export_file(seq: str | os.PathLike, out: str | os.PathLike, fmt: str | None = None,
+                audio: str | os.PathLike | None = None, fps: float | None = None,
+                faces: str | os.PathLike | None = None, error_bound: float | None = None):
+    """Export the sequence file ``seq`` to ``out`` in ``fmt`` (``ptalker export``; see
+    :func:`ptalker.export.export_sequence`, whose ExportResult it returns)."""
+    from ptalker.export import export_sequence
+
+    vertices, triangles, rate = read_sequence(seq, fps, faces)
+    options = {"error_bound": error_bound} if error_bound is not None else {}
+    return export_sequence(vertices, triangles, rate, out, fmt, audio=audio, **options)
+
+
+def plot_lips_file(pred: str | os.PathLike, out_png: str | os.PathLike, truth: str | os.PathLike | None = None,
+                   template: str | os.PathLike | None = None, timeline: str | os.PathLike | None = None,
+                   fps: float | None = None) -> Path:
+    """``ptalker plot lips``: the lip opening of the sequence file ``pred`` (and ``truth``), over
+    the phoneme timeline in ``timeline`` when given; lip pairs from the head model's masks."""
+    from ptalker.flame.masks import head_face_sets
+    from ptalker.plots import phoneme_spans, plot_lip_opening, word_spans
+
+    path = Path(pred)
+    sequence = load_sequence(path)
+    speech = read_timeline(timeline) if timeline is not None else None
+    return plot_lip_opening(sequence.vertices, out_png, head_face_sets(), resolve_fps(fps, sequence, path),
+                            truth=None if truth is None else load_sequence(truth).vertices,
+                            template=None if template is None else load_npy(template).reshape(-1, 3),
+                            phonemes=None if speech is None else phoneme_spans(speech),
+                            words=None if speech is None else word_spans(speech), title=path.stem)
