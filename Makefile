@@ -2,6 +2,7 @@
 # in $(VENV), installs the CPU torch build and ptalker into it, and any Debian packages needed.
 #   make demo    run the main job on the built-in defaults (writes outputs/demo)
 #   make test    run the test suite
+#   make test-fast  the suite without the slow tests (a quick loop while developing)
 #   make corpus  make the synthetic benchmark corpus in data/synth_benchmark (about 1 min, 2.2 GB)
 #   make bench-quality  the quality table (PTalker, FaceFormer baseline, static baselines; makes the corpus first)
 #   make bench-speed    speed and memory against step-by-step decoding, training throughput
@@ -22,7 +23,7 @@ CORPUS_OUT ?= data/synth_benchmark
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ptalker-installed
 
-.PHONY: install test demo corpus bench-corpus bench-quality bench-speed clean-venv
+.PHONY: install test test-fast demo corpus bench-corpus bench-quality bench-speed clean-venv
 
 $(STAMP): setup.cfg pyproject.toml Makefile
 	bash scripts/install_system_packages.sh $(APT_PACKAGES)
@@ -40,6 +41,9 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/ptalker demo --out $(DEMO_OUT)

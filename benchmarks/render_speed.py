@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS_DIR, ROOT, argument_parser
 
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.fileio import save_json
 
 PLATFORMS = ("egl", "osmesa")
-AUDIO_RATE_HZ = 16_000
 
 
 def moving_head(template: np.ndarray, frames: int, fps: float = 30.0) -> np.ndarray:
@@ -100,7 +100,7 @@ def _renderer_fps(faces: np.ndarray, frames: np.ndarray, size: int, msaa_samples
 def _video_fps(faces: np.ndarray, frames: np.ndarray, size: int, compare: bool) -> float:
     from ptalker.render import RenderSettings, render_video
 
-    speech = 0.1 * np.sin(2 * np.pi * 220 * np.arange(int(len(frames) / 30 * AUDIO_RATE_HZ)) / AUDIO_RATE_HZ)
+    speech = 0.1 * np.sin(2 * np.pi * 220 * np.arange(int(len(frames) / 30 * AUDIO_SAMPLE_RATE_HZ)) / AUDIO_SAMPLE_RATE_HZ)
     truth = frames[::-1].copy() if compare else None
     with tempfile.TemporaryDirectory() as folder:
         result = render_video(frames, faces, Path(folder) / "clip.mp4", 30.0, audio=speech.astype(np.float32),

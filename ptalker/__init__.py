@@ -7,7 +7,8 @@
 
 __version__ = "0.1.0"
 
-_LAZY = {"load_model": "ptalker.pipelines.animator", "Style": "ptalker.pipelines.animator", "Animation": "ptalker.pipelines.animator"}
+_LAZY = {name: "ptalker.pipelines.animator" for name in ("load_model", "Style", "Animation")}
+"""The main API, imported on first use."""
 
 
 def __getattr__(name: str):

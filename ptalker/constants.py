@@ -7,7 +7,6 @@ FLAME_NUM_SHAPE = 300
 FLAME_NUM_EXPRESSION = 100
 FLAME_NUM_JOINTS = 5
 """Joints: 0 global (root), 1 neck, 2 jaw, 3 left eye, 4 right eye."""
-FLAME_JOINT_NAMES = ("global", "neck", "jaw", "left_eye", "right_eye")
 FLAME_NUM_LANDMARKS = 51
 FLAME_NUM_VERTICES = 5023
 BIWI_NUM_VERTICES = 23370

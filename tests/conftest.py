@@ -72,7 +72,7 @@ def standin_model(standin_dir):
 @pytest.fixture(scope="session")
 def standin_head(standin_dir):
     """What build_standin() returns, read back from the cached directory (no second build)."""
-    from ptalker.flame.flame_dir import INFO_FILE, MASKS_FILE, read_flame_dir
+    from ptalker.flame.flame_files import INFO_FILE, MASKS_FILE, read_flame_dir
     from ptalker.safe_pickle import load_pickle
 
     model, embedding = read_flame_dir(standin_dir)

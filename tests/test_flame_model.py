@@ -15,16 +15,8 @@ from scipy.spatial.transform import Rotation
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError, UnsafePickleError
-from ptalker.flame.flame_dir import (
-    EMBEDDING_FILE,
-    ENV_VAR,
-    MODEL_FILE,
-    check_model,
-    read_flame_dir,
-    resolve_flame_dir,
-    user_flame_dir,
-    write_flame_dir,
-)
+from ptalker.flame.flame_files import EMBEDDING_FILE, MODEL_FILE, check_model, read_flame_dir, write_flame_dir
+from ptalker.flame.flame_dir import ENV_VAR, resolve_flame_dir, user_flame_dir
 from ptalker.flame.flame_model import FlameModel, FlameOutput
 from ptalker.flame.standin import standin_cache_dir
 

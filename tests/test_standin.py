@@ -19,7 +19,7 @@ from conftest import assert_allclose
 from scipy.spatial import cKDTree
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
-from ptalker.flame.flame_dir import MODEL_FILE
+from ptalker.flame.flame_files import MODEL_FILE
 from ptalker.flame.standin import build_standin, ensure_standin_dir, standin_cache_dir
 from ptalker.flame.standin.sdf import EYE_CENTER_M, MOUTH_LINE_Y_M
 

@@ -71,7 +71,7 @@ from ptalker.data.synth.visemes import (
     targets_for,
 )
 from ptalker.errors import PtalkerError
-from ptalker.flame.flame_dir import write_flame_dir
+from ptalker.flame.flame_files import write_flame_dir
 from ptalker.flame.flame_model import FlameModel
 from ptalker.mesh.face_sets import FaceSets
 from ptalker.mesh.regions import RegionMasks

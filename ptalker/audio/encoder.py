@@ -3,7 +3,7 @@
 The encoder is built from a small config (random weights, trained with the rest of the model:
 nothing is downloaded), or loaded from a local directory or a hub id given in the config
 (wav2vec2, HuBERT or WavLM weights, e.g. facebook/wav2vec2-base-960h). It runs at 50 Hz; the
-features are linearly interpolated to the motion's frame rate (DESIGN.md section 7).
+features are linearly interpolated to the motion's frame rate (docs/architecture.md, "Speech encoders").
 """
 
 from __future__ import annotations

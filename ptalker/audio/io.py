@@ -1,4 +1,4 @@
-"""Loading speech as mono float32 at 16 kHz (DESIGN.md section 4)."""
+"""Loading speech as mono float32 at 16 kHz (docs/architecture.md, "Data contracts")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A torch Dataset over the standard layout (DESIGN.md section 4), for any mesh topology.
+"""A torch Dataset over the standard layout (docs/architecture.md, "Data contracts"), for any mesh topology.
 
 Shape letters: B batch, T frames, S audio samples (16 kHz), V vertices.
 

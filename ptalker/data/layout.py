@@ -1,4 +1,4 @@
-"""The standard data set layout (FaceFormer/CodeTalker convention, DESIGN.md section 4).
+"""The standard data set layout (FaceFormer/CodeTalker convention; docs/architecture.md, "Data contracts").
 
 ::
 

@@ -1,6 +1,6 @@
 """Data set descriptions as data: frame rates, vertex counts, splits and region conventions.
 
-VOCASET and BIWI are built in (DESIGN.md section 4); any other data set is described by a YAML
+VOCASET and BIWI are built in (docs/architecture.md, "Data contracts"); any other data set is described by a YAML
 file (see ``configs/data/custom_example.yaml``) with the same fields as :class:`DatasetSpec`.
 """
 

@@ -19,7 +19,8 @@ from smplx.lbs import batch_rodrigues
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
-from ptalker.flame.flame_dir import INFO_FILE, MASKS_FILE, read_flame_dir, resolve_flame_dir
+from ptalker.flame.flame_dir import resolve_flame_dir
+from ptalker.flame.flame_files import INFO_FILE, MASKS_FILE, read_flame_dir
 from ptalker.mesh.regions import RegionMasks
 from ptalker.mesh.topology import Topology
 

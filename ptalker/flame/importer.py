@@ -14,14 +14,8 @@ import numpy as np
 import scipy.sparse
 
 from ptalker.errors import PtalkerError
-from ptalker.flame.flame_dir import (
-    EMBEDDING_FILE,
-    MASKS_FILE,
-    check_embedding,
-    check_model,
-    user_flame_dir,
-    write_flame_dir,
-)
+from ptalker.flame.flame_dir import user_flame_dir
+from ptalker.flame.flame_files import EMBEDDING_FILE, MASKS_FILE, check_embedding, check_model, write_flame_dir
 from ptalker.mesh.regions import RegionMasks
 from ptalker.safe_pickle import load_pickle
 

@@ -1,6 +1,7 @@
-"""Checks shared by every writer: the vertex array, the faces and the frame rate.
+"""Input checks of mesh data: vertex sequences, triangles, frame rates, templates and vertex ids.
 
-Each check returns the value in the form the writers use, or raises a one-line
+The writers, the renderer, the sequence files and the measures all check their inputs here.
+Each check returns the value in the form its callers use, or raises a one-line
 :class:`~ptalker.errors.PtalkerError` naming the argument, what it got, what was expected and
 the fix.
 """
@@ -15,14 +16,12 @@ from ptalker.errors import PtalkerError
 
 
 def as_vertices(vertices: np.ndarray) -> np.ndarray:
-    """Return ``vertices`` as float32 (T, V, 3) (:func:`~ptalker.data.layout.to_vertex_sequence`:
-    a (T, V*3) array as the field stores it is reshaped).
+    """Return ``vertices`` as float32 (T, V, 3) (:func:`to_vertex_sequence`: a (T, V*3) array as the
+    field stores it is reshaped).
 
     Raises:
         PtalkerError: another shape, no frames or vertices, a non-numeric or non-finite array.
     """
-    from ptalker.mesh.checks import to_vertex_sequence
-
     array = np.asarray(vertices)
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise PtalkerError(f"vertices: expected numbers, got dtype {array.dtype}; pass a float array")

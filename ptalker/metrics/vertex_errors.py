@@ -1,4 +1,4 @@
-"""LVE, FDD and MVE exactly as the field computes them (DESIGN.md section 5), vectorised.
+"""LVE, FDD and MVE exactly as the field computes them (docs/architecture.md, "Metric protocol"), vectorised.
 
 The de-facto definitions are those of CodeTalker's metric script (``main/cal_metric.py``),
 copied with small additions by FaceDiffuser and later work:

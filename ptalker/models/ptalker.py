@@ -34,7 +34,7 @@ from ptalker.models.spatial import SpatialEncoder
 
 @dataclass
 class PTalkerConfig:
-    """Sizes of the network (``configs/model/*.yaml``)."""
+    """Sizes of the network (the ``model`` section of a training config, ``configs/train/*.yaml``)."""
 
     audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
     content_dim: int = 128

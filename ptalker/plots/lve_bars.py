@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.evaluation.score import ScoreReport
 from ptalker.plots.figure import (
     METHOD_COLOURS,
     check_out_png,
@@ -34,7 +33,8 @@ from ptalker.plots.figure import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-ScoresInput = Union[Mapping, ScoreReport, str, os.PathLike]
+ScoresInput = Union[Mapping, str, os.PathLike]
+"""A scores.json dict, an object with ``to_dict()`` giving one (a ScoreReport), or the file's path."""
 METRE_SQUARED = "m^2"
 MM2_PER_M2 = 1e6
 SINGLE_METHOD = "scores"
@@ -45,12 +45,12 @@ MAX_LABELS = 120
 
 
 def load_scores(scores: ScoresInput, what: str) -> dict:
-    """The scores.json dict of ``scores`` (a dict, a :class:`ScoreReport` or a path), checked.
+    """The scores.json dict of ``scores`` (a dict, a ScoreReport or a path), checked.
 
     Raises:
         PtalkerError: unreadable file, or no per-sequence entries with a name and an lve.
     """
-    if isinstance(scores, ScoreReport):
+    if hasattr(scores, "to_dict"):  # a ScoreReport
         scores = scores.to_dict()
     elif isinstance(scores, (str, os.PathLike)):
         path, what = Path(scores), str(scores)
@@ -123,7 +123,7 @@ def _metric(loaded: dict[str, dict], key: str) -> np.ndarray:
 def _is_methods(scores: object) -> bool:
     """True for a {method name: scores} mapping (no 'sequences' key; every value scores-like)."""
     return isinstance(scores, Mapping) and "sequences" not in scores and all(
-        isinstance(value, (Mapping, ScoreReport, str, os.PathLike)) for value in scores.values())
+        isinstance(value, (Mapping, str, os.PathLike)) or hasattr(value, "to_dict") for value in scores.values())
 
 
 def lve_table(scores: ScoresInput | Mapping[str, ScoresInput]) -> LveTable:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from ptalker.audio.timeline import Speech
-    from ptalker.data.synth.corpus import Alignment
 
 PAUSE_LABELS = frozenset({"", "sil", "sp", "spn"})
 """Labels of silence (besides espeak's '_...' pauses): drawn as gaps."""
@@ -42,14 +41,15 @@ class Span(NamedTuple):
     end_s: float
 
 
-def phoneme_spans(timeline: "Alignment | Speech") -> list[Span]:
-    """The phonemes (pauses included) of an :class:`Alignment` or :class:`Speech` as spans."""
+def phoneme_spans(timeline: "Speech") -> list[Span]:
+    """The phonemes (pauses included) of a :class:`Speech`, or of anything holding one as ``.speech``
+    (a corpus alignment), as spans."""
     speech = getattr(timeline, "speech", timeline)
     return [Span(p.symbol, p.start_s, p.end_s) for p in speech.phonemes]
 
 
-def word_spans(timeline: "Alignment | Speech") -> list[Span]:
-    """The words of an :class:`Alignment` or :class:`Speech` as spans."""
+def word_spans(timeline: "Speech") -> list[Span]:
+    """The words of a :class:`Speech` (or of what holds one as ``.speech``) as spans."""
     speech = getattr(timeline, "speech", timeline)
     return [Span(w.text, w.start_s, w.end_s) for w in speech.words]
 

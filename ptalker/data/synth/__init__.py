@@ -1,4 +1,4 @@
-"""A synthetic speech-to-motion corpus made on this machine (DESIGN.md section 10).
+"""A synthetic speech-to-motion corpus made on this machine (docs/architecture.md, "Speech synthesis").
 
 espeak-ng speaks generated English sentences in each speaker's voice and reports when every
 phoneme starts; phonemes become viseme targets on the stand-in head, blended with

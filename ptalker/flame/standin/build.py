@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_SHAPE
-from ptalker.flame.flame_dir import MODEL_FILE, write_flame_dir
+from ptalker.flame.flame_files import MODEL_FILE, write_flame_dir
 from ptalker.flame.standin.mesh import build_topology, place
 from ptalker.flame.standin.regions import landmark_embedding, region_masks
 from ptalker.flame.standin.rig import expression_components, joint_regressor, skinning_weights
