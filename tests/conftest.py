@@ -1,10 +1,15 @@
-"""Shared fixtures: an isolated cache for the stand-in head, and the stand-in itself.
+"""Shared fixtures: an isolated cache for the stand-in head, the stand-in itself, and the tiny
+synthetic corpus and the tiny model trained on it (each made once per session, on first use).
 
 ``pytest_configure`` points $PTALKER_CACHE at a fresh temporary folder and removes
 $PTALKER_FLAME_DIR before any test module is even imported, so no test (in any file, even code
 run at collection time) reads or writes ~/.cache or picks up a developer's FLAME model from the
 environment; ``pytest_unconfigure`` restores both and deletes the folder. The stand-in head is
 generated once per session (about 10 s) into that folder; later uses read it from there.
+
+Constants and small functions the tests share (tiny network sizes, config overrides,
+``assert_allclose``) are in helpers.py. The session's corpus and trained model are read by many
+tests and must not be changed by any: a test that writes writes into its own ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import TINY_CORPUS, train_overrides
 
 CACHE_ENV = "PTALKER_CACHE"
 FLAME_DIR_ENV = "PTALKER_FLAME_DIR"
@@ -40,6 +47,18 @@ def pytest_unconfigure(config):
             os.environ[name] = value
     while _cache_dir:
         shutil.rmtree(_cache_dir.pop(), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``gpu`` tests skip where no CUDA device is: also when a ``-m`` on the command line (such as
+    the quick loop's ``-m "not slow"``) replaces the default ``-m "not gpu"``."""
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            for item in gpu:
+                item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,23 +108,64 @@ def standin_topology():
     return build_topology()
 
 
-def assert_allclose(actual, expected, atol: float, what: str = "value") -> None:
-    """Like np.testing.assert_allclose (absolute), reporting the max difference and where."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    if actual.size == 0:
-        return
-    diff = np.abs(actual - expected)
-    diff = np.where(np.isnan(actual) != np.isnan(expected), np.inf, np.nan_to_num(diff))
-    where = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    assert diff[where] <= atol, (
-        f"{what}: max abs difference {diff[where]:.3g} > {atol:.3g} at index {tuple(int(i) for i in where)} "
-        f"(actual {actual[where]!r}, expected {expected[where]!r})"
-    )
+@pytest.fixture(scope="session")
+def standin_sets(standin_dir):
+    """FaceSets of the stand-in head (lips, lids, brows, rigid scalp and ears)."""
+    from ptalker.flame.masks import head_face_sets
+
+    return head_face_sets(standin_dir)
 
 
-TINY_MODEL = ["model.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
-              "model.content_dim=32", "model.style_dim=16", "model.graph_nodes=24", "model.graph_dim=16",
-              "model.graph_layers=1", "model.decoder_layers=1", "model.decoder_ff=64", "model.basis=8"]
-"""Training-config overrides for a PTalker small enough for tests."""
+@pytest.fixture(scope="session")
+def standin_template(standin_model):
+    """(V, 3) float64 neutral vertices of the stand-in head."""
+    return standin_model.template.detach().numpy().astype(np.float64)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory, standin_dir):
+    """The session's synthetic corpus, helpers.TINY_CORPUS: S01, S02 train (pinned contrasting
+    styles), S03 val, S04 test; 12 sequences. Read-only for the tests."""
+    from ptalker.data.synth.corpus import generate_corpus, load_synth_config
+
+    root = tmp_path_factory.mktemp("session_corpus") / "tiny"
+    report = generate_corpus(root, load_synth_config(None, TINY_CORPUS))
+    assert report.sequences == 12 and report.speakers == 4
+    return root
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """The session's tiny training run (fixture ``tiny_trained``)."""
+
+    corpus: Path
+    out: Path
+    """The run's folder: best.pt, last.pt, train_log.csv, val_log.csv."""
+    overrides: list[str]
+    """The training-config overrides it ran with (helpers.train_overrides)."""
+    result: object
+    """What ptalker.training.loop.train returned."""
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / "best.pt"
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tmp_path_factory, tiny_corpus) -> TrainedRun:
+    """A tiny PTalker trained on ``tiny_corpus`` (helpers.train_overrides: 2 epochs, 4 steps). Read-only."""
+    from ptalker.training.config import load_train_config
+    from ptalker.training.loop import train
+
+    out = tmp_path_factory.mktemp("session_run") / "run"
+    overrides = train_overrides(tiny_corpus, out)
+    result = train(load_train_config(None, overrides), progress=False)
+    return TrainedRun(tiny_corpus, out, overrides, result)
+
+
+@pytest.fixture(scope="session")
+def tiny_animator(tiny_trained):
+    """The Animator of ``tiny_trained``'s best.pt."""
+    from ptalker.pipelines.animator import load_model
+
+    return load_model(tiny_trained.checkpoint)

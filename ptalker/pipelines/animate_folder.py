@@ -24,6 +24,8 @@ from ptalker.pipelines.streaming import StreamSettings, split_chunks
 
 @dataclass
 class AnimateReport:
+    """What ``ptalker animate`` wrote (printed as one line)."""
+
     out: Path
     frames: int
     fps: float

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_allclose
+from helpers import assert_allclose
 from scipy.spatial.transform import Rotation
 
 from ptalker.errors import PtalkerError

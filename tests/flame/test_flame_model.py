@@ -10,42 +10,18 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
-from conftest import assert_allclose
+from helpers import assert_allclose, tiny_flame
 from scipy.spatial.transform import Rotation
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError, UnsafePickleError
-from ptalker.flame.flame_files import EMBEDDING_FILE, MODEL_FILE, check_model, read_flame_dir, write_flame_dir
 from ptalker.flame.flame_dir import ENV_VAR, resolve_flame_dir, user_flame_dir
+from ptalker.flame.flame_files import EMBEDDING_FILE, MODEL_FILE, check_model, read_flame_dir, write_flame_dir
 from ptalker.flame.flame_model import FlameModel, FlameOutput
 from ptalker.flame.standin import standin_cache_dir
 
 PARENTS = np.array([-1, 0, 1, 1, 1])
 NUM_COMPONENTS = FLAME_NUM_SHAPE + FLAME_NUM_EXPRESSION
-
-
-def tiny_flame(num_vertices: int = 40, num_components: int = NUM_COMPONENTS, seed: int = 0):
-    """A random but valid FLAME model and a landmark embedding with general barycentrics."""
-    rng = np.random.default_rng(seed)
-    v = rng.normal(scale=0.05, size=(num_vertices, 3))
-    faces = np.stack([np.arange(num_vertices), np.roll(np.arange(num_vertices), -1),
-                      np.roll(np.arange(num_vertices), -7)], 1).astype(np.uint32)
-    weights = rng.uniform(size=(num_vertices, FLAME_NUM_JOINTS)) ** 3
-    weights /= weights.sum(1, keepdims=True)
-    regressor = rng.uniform(size=(FLAME_NUM_JOINTS, num_vertices)) * (rng.uniform(size=(5, num_vertices)) < 0.3)
-    regressor[:, 0] += 0.01
-    regressor /= regressor.sum(1, keepdims=True)
-    model = {
-        "v_template": v, "f": faces,
-        "shapedirs": rng.normal(scale=0.002, size=(num_vertices, 3, num_components)),
-        "posedirs": rng.normal(scale=0.01, size=(num_vertices, 3, (FLAME_NUM_JOINTS - 1) * 9)),
-        "J_regressor": regressor, "weights": weights,
-        "kintree_table": np.array([[2**32 - 1, 0, 1, 1, 1], [0, 1, 2, 3, 4]], dtype=np.int64),
-    }
-    coords = rng.uniform(0.05, 1.0, size=(FLAME_NUM_LANDMARKS, 3))
-    embedding = {"lmk_face_idx": rng.integers(0, len(faces), FLAME_NUM_LANDMARKS).astype(np.int64),
-                 "lmk_b_coords": coords / coords.sum(1, keepdims=True)}
-    return model, embedding
 
 
 def naive_flame(model, embedding, shape=None, expression=None, global_pose=None, neck_pose=None,

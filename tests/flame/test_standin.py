@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
-from conftest import assert_allclose
+from helpers import assert_allclose
 from scipy.spatial import cKDTree
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_JOINTS, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
@@ -252,6 +252,7 @@ def assert_same_tree(a, b, where):
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
+@pytest.mark.slow
 def test_deterministic(standin_head):
     """A fresh build equals the cached one (built earlier in the session) bit for bit."""
     fresh = build_standin()

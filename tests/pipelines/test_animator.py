@@ -1,44 +1,29 @@
-"""The main job: load a trained checkpoint, animate with every kind of style, long audio, the CLI."""
+"""The main job: load a trained checkpoint (the session's ``tiny_trained``), animate with every
+kind of style, long audio in windows, and streaming."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
-from conftest import TINY_MODEL
 from scipy.spatial.transform import Rotation
 
 from ptalker.audio.io import load_audio
 from ptalker.cli import main
 from ptalker.data.layout import load_templates
-from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
-from ptalker.export.gltf import read_glb
-from ptalker.export.pointcache import read_pc2
 from ptalker.pipelines import animate_folder
 from ptalker.pipelines import animator as animator_module
-from ptalker.pipelines.animator import Style, load_model
-from ptalker.training.config import load_train_config
-from ptalker.training.loop import train
+from ptalker.pipelines.animator import Style
+
+TEST_SPEAKER = "S04"
+"""tiny_corpus's test speaker: not a training speaker of tiny_trained."""
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, standin_dir):
-    root = tmp_path_factory.mktemp("infer")
-    corpus = root / "corpus"
-    generate_corpus(corpus, load_synth_config(None, ["seed=3", "speakers={train: 2, test: 1}", "sentences=4",
-                                                     "heldout_from=3", "shared=1"]))
-    config = load_train_config(None, [f"data={corpus}", f"out={root / 'run'}", "batch_size=4", "max_frames=40",
-                                      "epochs=2", "warmup_steps=1", "lr=0.003", *TINY_MODEL])
-    train(config, progress=False)
-    return corpus, root / "run" / "best.pt"
-
-
-@pytest.fixture(scope="module")
-def animator(trained):
-    return load_model(trained[1])
+@pytest.fixture
+def animator(tiny_animator):
+    return tiny_animator
 
 
 def reference(corpus, stem, num_vertices):
@@ -47,9 +32,9 @@ def reference(corpus, stem, num_vertices):
                  reference_template=load_templates(corpus)[stem.split("_")[0]])
 
 
-def test_styles(trained, animator):
-    corpus, _ = trained
-    audio = load_audio(corpus / "wav" / "S03_sentence03.wav")
+def test_styles(tiny_trained, animator):
+    corpus = tiny_trained.corpus
+    audio = load_audio(corpus / "wav" / f"{TEST_SPEAKER}_sentence03.wav")
     V = animator.model.num_vertices
     frames = int(round(len(audio) / 16000 * animator.fps))
     neutral = animator.animate(audio)
@@ -59,18 +44,18 @@ def test_styles(trained, animator):
     assert not np.allclose(s1.vertices, s2.vertices, atol=1e-7), "identity styles should differ"
     zero = animator.animate(audio, Style(speaker="S01", strength=0.0))
     np.testing.assert_allclose(zero.vertices, neutral.vertices, atol=1e-6)
-    ref = animator.animate(audio, reference(corpus, "S03_sentence04", V))
+    ref = animator.animate(audio, reference(corpus, f"{TEST_SPEAKER}_sentence04", V))
     assert np.isfinite(ref.vertices).all()
     half = animator.style_vector(Style(mix=[(Style(speaker="S01"), 1.0), (Style(speaker="S02"), 1.0)]))
     ends = [animator.style_vector(Style(speaker=s)) for s in ("S01", "S02")]
     np.testing.assert_allclose(half.numpy(), (0.5 * (ends[0] + ends[1])).numpy(), atol=1e-6)
 
 
-def test_reference_style_ignores_head_motion(trained, animator):
+def test_reference_style_ignores_head_motion(tiny_trained, animator):
     """The checkpoint was trained on stabilized clips (the default), so a reference clip's style
     does not change when the whole head turns and shifts; a changed face does."""
-    corpus, _ = trained
-    style = reference(corpus, "S03_sentence04", animator.model.num_vertices)
+    corpus = tiny_trained.corpus
+    style = reference(corpus, f"{TEST_SPEAKER}_sentence04", animator.model.num_vertices)
     assert animator.rigid is not None
     turn = Rotation.from_rotvec(np.linspace([0.0, 0.0, 0.0], [0.1, 0.25, -0.05], len(style.reference_motion)))
     moved = np.einsum("tij,tvj->tvi", turn.as_matrix(), style.reference_motion) + np.array([0.004, -0.01, 0.02])
@@ -99,76 +84,26 @@ def test_style_errors(animator):
                          template=np.zeros((7, 3), np.float32))
 
 
-def test_long_audio_in_windows(trained, animator, monkeypatch):
+def test_long_audio_in_windows(tiny_trained, animator, monkeypatch):
     monkeypatch.setattr(animator_module, "WINDOW_FRAMES", 40)
     monkeypatch.setattr(animator_module, "OVERLAP_FRAMES", 10)
-    audio = np.tile(load_audio(trained[0] / "wav" / "S03_sentence03.wav"), 2)
+    audio = np.tile(load_audio(tiny_trained.corpus / "wav" / f"{TEST_SPEAKER}_sentence03.wav"), 2)
     out = animator.animate(audio, "S01").vertices
     assert out.shape[0] == int(round(len(audio) / 16000 * 30)) and np.isfinite(out).all()
     step = np.abs(np.diff(out, axis=0)).max(axis=(1, 2))  # (T-1,) largest per-frame change
     assert step.max() <= 3 * np.percentile(step, 99) + 1e-6, "a seam between windows"
 
 
-def test_cli(trained, tmp_path, capsys):
-    corpus, checkpoint = trained
-    wav = str(corpus / "wav" / "S03_sentence03.wav")
-    assert main(["animate", wav, "--out", str(tmp_path / "a"), "--checkpoint", str(checkpoint),
-                 "--style-audio", str(corpus / "wav" / "S03_sentence04.wav"),
-                 "--style-motion", str(corpus / "vertices_npy" / "S03_sentence04.npy")]) == 0
-    assert "wrote" in capsys.readouterr().out
-    vertices = np.load(tmp_path / "a" / "vertices.npy")
-    assert vertices.ndim == 3 and len(list((tmp_path / "a" / "obj").glob("*.obj"))) == len(vertices)
-    assert json.loads((tmp_path / "a" / "sequence.json").read_text())["fps"] == 30
-    assert main(["animate", wav, "--out", str(tmp_path / "d"), "--checkpoint", str(checkpoint), "--speaker", "S01",
-                 "--format", "glb", "pc2", "ply", "--video"]) == 0
-    out = tmp_path / "d"
-    assert {p.name for p in out.iterdir()} == {"vertices.npy", "sequence.json", "animation.glb", "animation.wav",
-                                              "animation.pc2", "ply", "preview.mp4"}
-    assert read_glb(out / "animation.glb").vertices.shape == np.load(out / "vertices.npy").shape
-    assert read_pc2(out / "animation.pc2").vertices.shape == np.load(out / "vertices.npy").shape
-    assert main(["animate", wav, "--out", str(tmp_path / "b"), "--checkpoint", str(checkpoint), "--speaker", "S01",
-                 "--style-audio", wav]) == 2
-    assert "either --speaker" in capsys.readouterr().err
-    assert main(["animate", wav, "--out", str(tmp_path / "c"), "--checkpoint", str(tmp_path / "none.pt")]) == 2
-    assert "not found" in capsys.readouterr().err
-
-
-def test_evaluate(trained, tmp_path, capsys):
-    from ptalker.evaluation.evaluate import evaluate
-
-    corpus, checkpoint = trained
-    result = evaluate(checkpoint, corpus, tmp_path / "eval")
-    assert sorted(p.name for p in result.pred_dir.glob("*.npy")) == ["S03_sentence03.npy", "S03_sentence04.npy"]
-    assert result.report.lve > 0 and (tmp_path / "eval" / "scores.json").is_file()
-    with pytest.raises(PtalkerError, match="not a training speaker"):
-        evaluate(checkpoint, corpus, tmp_path / "eval2", style="identity")
-    with pytest.raises(PtalkerError, match="subject other than"):
-        evaluate(checkpoint, corpus, tmp_path / "eval3", style="other")
-    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(corpus), "--out", str(tmp_path / "e4"),
-                 "--style", "neutral", "--plots"]) == 0
-    assert "lve" in capsys.readouterr().out.lower() and (tmp_path / "e4" / "scores.json").is_file()
-    plots = tmp_path / "e4" / "plots"
-    assert (plots / "lve.png").is_file() and sorted(p.name for p in (plots / "lips").iterdir()) == \
-        ["S03_sentence03.png", "S03_sentence04.png"]
-    assert main(["plot", "lve", str(tmp_path / "eval" / "scores.json"), str(tmp_path / "e4" / "scores.json"),
-                 "--out", str(tmp_path / "both.png")]) == 0
-    assert main(["plot", "training", str(checkpoint.parent), "--out", str(tmp_path / "curves.png")]) == 0
-    pred = tmp_path / "e4" / "pred" / "S03_sentence03.npy"
-    assert main(["plot", "lips", str(pred), "--fps", "30", "--truth", str(corpus / "vertices_npy" / pred.name),
-                 "--timeline", str(corpus / "align" / "S03_sentence03.json"), "--out", str(tmp_path / "lips.png")]) == 0
-    assert all((tmp_path / name).stat().st_size > 10000 for name in ("both.png", "curves.png", "lips.png"))
-
-
-def test_stream_with_a_trained_checkpoint(trained, animator, tmp_path, capsys):
+def test_stream_with_a_trained_checkpoint(tiny_trained, animator, tmp_path, capsys):
     """Streaming gives as many frames as animate for every kind of style, writes the same files
     through animate_to_folder, reports its latency, and reports a bad style or chunk as animate does."""
     from ptalker.pipelines.streaming import StreamSettings, split_chunks
 
-    corpus, checkpoint = trained
-    wav = corpus / "wav" / "S03_sentence03.wav"
+    corpus, checkpoint = tiny_trained.corpus, tiny_trained.checkpoint
+    wav = corpus / "wav" / f"{TEST_SPEAKER}_sentence03.wav"
     audio = load_audio(wav)
     V = animator.model.num_vertices
-    for style in (None, "S02", reference(corpus, "S03_sentence04", V)):
+    for style in (None, "S02", reference(corpus, f"{TEST_SPEAKER}_sentence04", V)):
         offline = animator.animate(audio, style).vertices
         pieces = list(animator.stream(split_chunks(audio, 0.25), style))
         assert all(p.ndim == 3 and p.shape[1:] == (V, 3) for p in pieces) and len(pieces) > 2

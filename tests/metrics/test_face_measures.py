@@ -1,18 +1,14 @@
-"""Face measures on stand-in sequences with known lip gaps, blinks, head motion and styles."""
+"""Face measures on stand-in sequences with known lip gaps, blinks, audio lag and styles (head
+motion removed). The face sets and the head-motion fit themselves: tests/mesh/test_face_sets.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from conftest import assert_allclose
+from helpers import assert_allclose, axis_x, pose
 from scipy.ndimage import gaussian_filter1d
-from scipy.spatial.transform import Rotation
 
 from ptalker.errors import PtalkerError
-from ptalker.flame.masks import head_face_sets
-from ptalker.mesh.face_sets import FaceSets
-from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.metrics.face_measures import (
     StyleStatistics,
     audio_envelope,
@@ -27,50 +23,6 @@ MM = 1e-3
 FPS = 30.0
 FRAMES = 120
 SAMPLE_RATE = 16_000
-ALIGN_ATOL_M = 1e-5
-ROTATION_ATOL_RAD = 5e-5
-"""The stand-in's ears move 0.2 mm with a 0.2 rad jaw: the fit tilts by ~2e-5 rad then."""
-
-
-@pytest.fixture(scope="module")
-def sets(standin_dir):
-    return head_face_sets(standin_dir)
-
-
-@pytest.fixture(scope="module")
-def template(standin_model):
-    return standin_model.template.detach().numpy().astype(np.float64)
-
-
-@pytest.fixture(scope="module")
-def head_ids(standin_head):
-    """Vertices with no skinning weight on the root joint: rigid with the head under neck_pose."""
-    weights = np.asarray(standin_head["model"]["weights"])  # (V, 5) joints global, neck, jaw, eyes
-    return np.flatnonzero(weights[:, 0] == 0)
-
-
-def pose(model, **params) -> np.ndarray:
-    """Vertices (..., V, 3) float32 from numpy/torch parameters; expression given as a dict of
-    name -> weights (...,) or as an array."""
-    expression = params.pop("expression", None)
-    if isinstance(expression, dict):
-        lead = np.broadcast(*[np.asarray(w) for w in expression.values()]).shape
-        coeffs = np.zeros((*lead, len(model.expression_names)))  # (..., K)
-        for name, weights in expression.items():
-            coeffs[..., model.expression_names.index(name)] = weights
-        expression = coeffs
-    if expression is not None:
-        params["expression"] = expression
-    with torch.no_grad():
-        out = model(**{name: torch.as_tensor(np.asarray(value), dtype=torch.float32)
-                       for name, value in params.items()})
-    return out.vertices.numpy()
-
-
-def axis_x(angles) -> np.ndarray:
-    """(...,) angles -> (..., 3) rotations about x."""
-    angles = np.asarray(angles, dtype=np.float64)
-    return np.stack([angles, np.zeros_like(angles), np.zeros_like(angles)], axis=-1)
 
 
 def smooth_noise(rng, size: int, sigma: float) -> np.ndarray:
@@ -79,130 +31,35 @@ def smooth_noise(rng, size: int, sigma: float) -> np.ndarray:
     return (signal - signal.mean()) / signal.std()
 
 
-# FaceSets ------------------------------------------------------------------------------------
-
-def test_face_sets_from_standin(sets, standin_head):
-    masks = standin_head["masks"]
-    assert np.array_equal(sets.lip_upper, masks["lip_contact_upper"])
-    assert np.array_equal(sets.lid_lower[1], masks["right_lid_lower"])
-    assert np.array_equal(sets.mouth_corners, masks["mouth_corners"])
-    assert set(masks["scalp"]) | set(masks["left_ear"]) | set(masks["right_ear"]) == set(sets.rigid)
-    assert not set(masks["nose"]) & set(sets.rigid), "the nose moves with expressions"
-    assert "FLAME_masks.pkl" in sets.source
-
-
-def test_face_sets_errors(standin_head):
-    masks = dict(standin_head["masks"])
-    del masks["left_lid_lower"], masks["mouth_corners"]
-    with pytest.raises(PtalkerError, match="my_masks.pkl.*left_lid_lower, mouth_corners"):
-        FaceSets.from_masks(masks, "my_masks.pkl")
-    masks = dict(standin_head["masks"], lip_contact_lower=standin_head["masks"]["lip_contact_lower"][:-1])
-    with pytest.raises(PtalkerError, match="lip_contact_upper has .* equal length"):
-        FaceSets.from_masks(masks, "x")
-    masks = dict(standin_head["masks"], mouth_corners=np.array([1, 2, 3]))
-    with pytest.raises(PtalkerError, match="expected 2"):
-        FaceSets.from_masks(masks, "x")
-    masks = dict(standin_head["masks"], forehead=np.array([10**6]))
-    sets = FaceSets.from_masks(masks, "big.pkl")
-    with pytest.raises(PtalkerError, match="big.pkl brows: indices span"):
-        lip_gap(np.zeros((2, 5163, 3)), sets)
-
-
-# head motion ---------------------------------------------------------------------------------
-
-def naive_kabsch(template, frame, ids):
-    """One frame through scipy: rotation R, translation t with frame ~ template @ R.T + t."""
-    source, target = template[ids], frame[ids].astype(np.float64)
-    rotation, _ = Rotation.align_vectors(target - target.mean(0), source - source.mean(0))
-    return rotation, target.mean(0) - rotation.apply(source.mean(0))
-
-
-def test_remove_global_motion(standin_model, template, sets):
-    rng = np.random.default_rng(0)
-    frames = 6
-    rotvecs = rng.normal(0.0, 0.3, (frames, 3))
-    shifts = rng.normal(0.0, 0.05, (frames, 3))
-    jaw = axis_x(np.linspace(0.0, 0.2, frames))
-    still = pose(standin_model, jaw_pose=jaw)  # (F, V, 3)
-    moved = pose(standin_model, jaw_pose=jaw, global_pose=rotvecs, translation=shifts)
-    root = standin_model().joints[0].detach().numpy()  # (3,) global rotation centre
-    head = remove_head_motion(moved, template, sets.rigid)
-    assert_allclose(head.rotation, rotvecs, ROTATION_ATOL_RAD, "recovered rotation")
-    expected_shift = root - Rotation.from_rotvec(rotvecs).apply(root) + shifts  # (F, 3)
-    assert_allclose(head.translation, expected_shift, ALIGN_ATOL_M, "recovered translation")
-    assert_allclose(head.aligned, still, ALIGN_ATOL_M, "aligned vertices")
-    for i in range(frames):
-        rotation, shift = naive_kabsch(template, moved[i], sets.rigid)
-        assert_allclose(head.rotation[i], rotation.as_rotvec(), 1e-9, f"frame {i} vs scipy")
-        assert_allclose(head.translation[i], shift, 1e-9, f"frame {i} shift vs scipy")
-
-
-def test_remove_neck_motion(standin_model, template, sets, head_ids):
-    rng = np.random.default_rng(1)
-    neck = rng.normal(0.0, 0.2, (5, 3))
-    expression = {"smile_left": np.linspace(0, 1, 5), "blink_right": np.linspace(1, 0, 5)}
-    still = pose(standin_model, expression=expression, jaw_pose=axis_x([0.0, 0.1, 0.2, 0.05, 0.0]))
-    moved = pose(standin_model, expression=expression, jaw_pose=axis_x([0.0, 0.1, 0.2, 0.05, 0.0]),
-                 neck_pose=neck)
-    head = remove_head_motion(moved, template, sets.rigid)
-    angles = np.linalg.norm(head.rotation, axis=1)
-    assert_allclose(angles, np.linalg.norm(neck, axis=1), ROTATION_ATOL_RAD, "rotation angles")
-    assert_allclose(head.rotation, neck, ROTATION_ATOL_RAD, "rotation vectors")
-    assert_allclose(head.aligned[:, head_ids], still[:, head_ids], ALIGN_ATOL_M, "aligned head")
-
-
-def test_remove_head_motion_fits_rotations_only(template, sets):
-    """A mirror image is not undone: the fit is the nearest proper rotation, never a reflection."""
-    mirrored = template * np.array([-1.0, 1.0, 1.0])  # (V, 3) x -> -x
-    head = remove_head_motion(mirrored[None], template, sets.rigid)
-    tetra = sets.rigid[[0, len(sets.rigid) // 3, 2 * len(sets.rigid) // 3, -1]]  # 4 rigid ids
-
-    def signed_volume(points):
-        return np.linalg.det(points[1:] - points[0])
-
-    assert np.sign(signed_volume(head.aligned[0, tetra])) == np.sign(signed_volume(mirrored[tetra])) \
-        == -np.sign(signed_volume(template[tetra])) != 0
-
-
-def test_remove_head_motion_errors(template, sets):
-    with pytest.raises(PtalkerError, match=r"\(T, V, 3\).*\(4, 15489\)"):
-        remove_head_motion(np.zeros((4, 5163 * 3)), template, sets.rigid)
-    with pytest.raises(PtalkerError, match="template: expected shape"):
-        remove_head_motion(np.zeros((4, 5163, 3)), template[:-1], sets.rigid)
-    with pytest.raises(PtalkerError, match="rigid_ids: indices span"):
-        remove_head_motion(np.zeros((4, 5163, 3)), template, np.array([0, 1, 99999]))
-    with pytest.raises(PtalkerError, match="at least 3"):
-        remove_head_motion(np.zeros((4, 5163, 3)), template, np.array([0, 1, 1]))
-
-
 # lip and lid gaps ----------------------------------------------------------------------------
 
-def test_lip_gap(standin_model, sets):
+def test_lip_gap(standin_model, standin_sets):
     jaw = pose(standin_model, jaw_pose=axis_x([0.0, 0.05, 0.1, 0.2]))
-    gaps = lip_gap(jaw, sets)
+    gaps = lip_gap(jaw, standin_sets)
     assert abs(gaps[0]) < 1e-6, f"closed lips at rest: {gaps[0]}"
     assert np.all(np.diff(gaps) > 1 * MM), f"the jaw should part the lips: {gaps}"
     assert 7 * MM < gaps[2] < 11 * MM, f"0.1 rad of jaw should give about 9 mm: {gaps[2]}"
-    part = lip_gap(pose(standin_model, expression={"lips_part": np.array([-1.0, -0.5, 0, 0.5, 1.0])}), sets)
+    part = lip_gap(pose(standin_model, expression={"lips_part": np.array([-1.0, -0.5, 0, 0.5, 1.0])}), standin_sets)
     assert np.all(np.diff(part) > 1 * MM), f"lips_part should open the lips: {part}"
     assert part[0] < -1 * MM and abs(part[2]) < 1e-6
-    press = lip_gap(pose(standin_model, expression={"lip_press": np.array([0.0, 0.5, 1.0])}), sets)
+    press = lip_gap(pose(standin_model, expression={"lip_press": np.array([0.0, 0.5, 1.0])}), standin_sets)
     assert np.all(np.diff(press) < -0.5 * MM), f"lip_press should push the gap below 0: {press}"
 
 
-def test_lip_gap_with_template(standin_model, template, sets):
+def test_lip_gap_with_template(standin_model, standin_template, standin_sets):
     jaw = axis_x([0.0, 0.1, 0.2])
     neck = np.array([[0.3, 0.0, 0.0], [-0.2, 0.4, 0.1], [0.0, 0.0, 0.5]])
-    still = lip_gap(pose(standin_model, jaw_pose=jaw), sets)
+    still = lip_gap(pose(standin_model, jaw_pose=jaw), standin_sets)
     moved = pose(standin_model, jaw_pose=jaw, neck_pose=neck)
-    assert_allclose(lip_gap(moved, sets, template=template), still, 1e-6, "lip gap, head motion removed")
-    assert np.abs(lip_gap(moved, sets) - still).max() > 1 * MM, "the raw gap should be off"
+    assert_allclose(lip_gap(moved, standin_sets, template=standin_template), still, 1e-6,
+                    "lip gap, head motion removed")
+    assert np.abs(lip_gap(moved, standin_sets) - still).max() > 1 * MM, "the raw gap should be off"
 
 
-def test_lid_gap(standin_model, sets):
+def test_lid_gap(standin_model, standin_sets):
     shut = pose(standin_model, expression={"blink_left": np.array([0.0, 1.0, 0.0]),
                                            "blink_right": np.array([0.0, 0.0, 1.0])})
-    gaps = lid_gap(shut, sets)  # (3, 2)
+    gaps = lid_gap(shut, standin_sets)  # (3, 2)
     assert gaps.shape == (3, 2)
     assert gaps[0, 0] > 3 * MM and abs(gaps[0, 0] - gaps[0, 1]) < 1e-6, f"open, symmetric: {gaps[0]}"
     assert abs(gaps[1, 0]) < 0.2 * MM and abs(gaps[1, 1] - gaps[0, 1]) < 1e-6, f"left blink: {gaps[1]}"
@@ -224,16 +81,16 @@ def blink_curve(centres, frames=FRAMES, half_width=3) -> np.ndarray:
     return weight
 
 
-def test_blink_times(standin_model, sets):
+def test_blink_times(standin_model, standin_sets):
     both = blink_curve(BLINK_FRAMES)
     left = blink_curve((50,))
     vertices = pose(standin_model, expression={"blink_left": np.stack([both, left, 0 * both]),
                                                "blink_right": np.stack([both, 0 * both, 0 * both])})
-    found = blink_times(lid_gap(vertices[0], sets), FPS)
+    found = blink_times(lid_gap(vertices[0], standin_sets), FPS)
     assert found.shape == (len(BLINK_FRAMES),), f"found blinks at {found * FPS} frames"
     assert_allclose(found * FPS, BLINK_FRAMES, 1.0, "blink frames")
-    assert blink_times(lid_gap(vertices[1], sets), FPS).size == 0, "one eye closing is no blink"
-    assert blink_times(lid_gap(vertices[2], sets), FPS).size == 0, "no blink in a blinkless sequence"
+    assert blink_times(lid_gap(vertices[1], standin_sets), FPS).size == 0, "one eye closing is no blink"
+    assert blink_times(lid_gap(vertices[2], standin_sets), FPS).size == 0, "no blink in a blinkless sequence"
 
 
 def test_blink_times_edges_and_errors():
@@ -333,7 +190,7 @@ def _speech(rng) -> dict:
 
 
 @pytest.fixture(scope="module")
-def styles(standin_model, template, sets):
+def styles(standin_model, standin_template, standin_sets):
     """StyleStatistics of each variant of :func:`_speech`, rendered in one batch."""
     variants = _speech(np.random.default_rng(5))
     names = list(variants)
@@ -347,7 +204,7 @@ def styles(standin_model, template, sets):
         if neck_n is not None:
             neck[n] = neck_n
     vertices = pose(standin_model, expression=expression, jaw_pose=axis_x(jaw), neck_pose=neck)
-    return {name: style_statistics(vertices[n], template, sets, FPS) for n, name in enumerate(names)}
+    return {name: style_statistics(vertices[n], standin_template, standin_sets, FPS) for n, name in enumerate(names)}
 
 
 def test_style_jaw(styles):
@@ -389,13 +246,13 @@ def test_style_jerk_and_blinks(styles):
     assert_allclose(styles["blinking"].blink_rate_hz, len(BLINK_FRAMES) * FPS / FRAMES, 1e-12, "blink rate")
 
 
-def test_style_statistics_dict_and_errors(styles, template, sets):
+def test_style_statistics_dict_and_errors(styles, standin_template, standin_sets):
     stats = styles["base"]
     assert StyleStatistics.from_dict(stats.to_dict()) == stats
     with pytest.raises(PtalkerError, match="missing jerk_ratio, unknown extra"):
         StyleStatistics.from_dict({**{k: v for k, v in stats.to_dict().items() if k != "jerk_ratio"},
                                    "extra": 1.0})
     with pytest.raises(PtalkerError, match="T >= 2"):
-        style_statistics(template[None], template, sets, FPS)
+        style_statistics(standin_template[None], standin_template, standin_sets, FPS)
     with pytest.raises(PtalkerError, match="fps"):
-        style_statistics(np.stack([template, template]), template, sets, -1.0)
+        style_statistics(np.stack([standin_template, standin_template]), standin_template, standin_sets, -1.0)

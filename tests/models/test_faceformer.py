@@ -1,5 +1,5 @@
 """The FaceFormer baseline: its masks and positional encoding against naive references, teacher
-forcing against autoregressive decoding, causality, decoding for both architectures, building."""
+forcing against autoregressive decoding, causality, decoding for both architectures."""
 
 from __future__ import annotations
 
@@ -8,25 +8,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import assert_allclose
+from helpers import assert_allclose, strip_mesh, tiny_faceformer_config, tiny_ptalker_config
 
-from ptalker.audio.encoder import AudioEncoderConfig
-from ptalker.errors import PtalkerError
-from ptalker.models.build import SECTIONS, build_model, check_architecture
 from ptalker.models.decoder import alibi_slopes
-from ptalker.models.faceformer import (
-    FaceFormer,
-    FaceFormerConfig,
-    alignment_mask,
-    biased_causal_mask,
-    periodic_encoding,
-)
-from ptalker.models.ptalker import PTalker, PTalkerConfig
-from ptalker.pipelines.checkpoint import network_from_config
+from ptalker.models.faceformer import FaceFormer, alignment_mask, biased_causal_mask, periodic_encoding
+from ptalker.models.ptalker import PTalker
 from ptalker.pipelines.decoding import autoregressive_decode, decode_offsets
 
-TINY_AUDIO = AudioEncoderConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, conv_dim=16)
-TINY = FaceFormerConfig(audio=TINY_AUDIO, dim=16, layers=2, heads=2, ff=32, period=4, num_speakers=3)
+TINY = tiny_faceformer_config(layers=2, period=4, num_speakers=3)
 """Two layers, so audio reaches later frames through self-attention; a short period, so the bias varies."""
 V = 10
 """Vertices of the tiny FaceFormer's mesh."""
@@ -159,11 +148,7 @@ def test_audio_frame_reaches_only_later_frames(trained_like, decoder):
 
 
 def tiny_ptalker():
-    config = PTalkerConfig(audio=TINY_AUDIO, content_dim=32, style_dim=16, graph_nodes=8, graph_dim=16,
-                           graph_layers=1, decoder_layers=1, decoder_ff=64, basis=8, num_speakers=2)
-    template = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
-    faces = np.array([[i, i + 1, i + 2] for i in range(28)])
-    return PTalker(config, template, faces).eval()
+    return PTalker(tiny_ptalker_config(graph_nodes=8, num_speakers=2), *strip_mesh(30)).eval()
 
 
 @pytest.mark.parametrize("architecture", ["ptalker", "faceformer"])
@@ -180,44 +165,6 @@ def test_decode_offsets_shapes(architecture, trained_like):
         with torch.no_grad():
             expected = autoregressive_decode(model, model.encode_audio(audio, T), style)
         assert_allclose(offsets, expected, atol=1e-9, what="decode_offsets vs autoregressive_decode")
-
-
-def test_check_architecture():
-    assert check_architecture("faceformer") == "faceformer" and check_architecture("ptalker") == "ptalker"
-    assert set(SECTIONS) == {"ptalker", "faceformer"}
-    with pytest.raises(PtalkerError, match="'transformer' unknown; choose one of ptalker, faceformer") as err:
-        check_architecture("transformer", "model.arch")
-    assert str(err.value).startswith("model.arch")
-
-
-def test_train_config_rejects_unknown_architecture():
-    from ptalker.training.config import TrainConfig, load_train_config
-
-    with pytest.raises(PtalkerError, match="'nope' unknown; choose one of ptalker, faceformer"):
-        TrainConfig(architecture="nope")
-    with pytest.raises(PtalkerError, match="'nope' unknown"):
-        load_train_config(None, ["architecture=nope"])
-    assert load_train_config(None, ["architecture=faceformer"]).architecture == "faceformer"
-
-
-def test_build_from_checkpoint_config():
-    """A checkpoint config names its architecture (none: PTalker, as before the key existed)."""
-    from dataclasses import asdict
-
-    from ptalker.mesh.regions import RegionMasks
-    from ptalker.mesh.topology import Topology
-
-    template = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
-    faces = np.array([[i, i + 1, i + 2] for i in range(28)])
-    topology = Topology(template, faces, RegionMasks(np.arange(5), np.arange(5, 10), "test"))
-    built = network_from_config({"architecture": "faceformer", "faceformer": asdict(TINY)}, topology, "x.pt")
-    assert isinstance(built, FaceFormer) and built.num_vertices == 30 and built.config == TINY
-    old = tiny_ptalker().config
-    built = network_from_config({"model": asdict(old)}, topology, "x.pt")  # no architecture key
-    assert isinstance(built, PTalker) and built.config == old
-    assert isinstance(build_model("faceformer", TINY, template, faces), FaceFormer)
-    with pytest.raises(PtalkerError, match="x.pt: architecture: 'gpt' unknown"):
-        network_from_config({"architecture": "gpt"}, topology, "x.pt")
 
 
 def test_batch_decodes_as_its_samples_alone(trained_like):

@@ -1,7 +1,8 @@
 """The synthetic corpus: layout, splits, determinism, lip seals, vowels, styles, audio alignment.
 
-One tiny corpus (4 speakers) is made per session and read by most tests; the determinism test
-makes it a second time and compares every byte.
+Most tests read the session's tiny corpus (conftest's ``tiny_corpus``, made from
+helpers.TINY_CORPUS, which training and animation tests share); the determinism test makes it a
+second time and compares every byte.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import assert_allclose
+from helpers import TINY_CORPUS, assert_allclose
 
 from ptalker.audio.io import load_audio
 from ptalker.cli import main
@@ -35,9 +36,7 @@ from ptalker.flame.masks import head_face_sets
 from ptalker.metrics.face_measures import lip_gap
 from ptalker.metrics.lip_sync import CLOSED_GAP_M
 
-TINY = ["name=tiny", "seed=5", "speakers={train: 2, val: 1, test: 1}", "sentences=4", "heldout_from=3",
-        "shared=1", "pinned={S01: {lip_amplitude: 0.6, jaw_amplitude: 0.7, smile_bias: -0.4, head_motion: 0.3},"
-        " S02: {lip_amplitude: 1.4, jaw_amplitude: 1.3, smile_bias: 0.6, head_motion: 1.5}}"]
+TINY = TINY_CORPUS
 """2 training speakers (sentence01-04), 1 val and 1 test speaker (sentence03-04); sentences 01
 and 03 are shared; S01 and S02 differ in the direction the pinned values say."""
 
@@ -46,12 +45,10 @@ def tiny_config() -> SynthConfig:
     return load_synth_config(None, TINY)
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, standin_dir):
-    root = tmp_path_factory.mktemp("synth") / "tiny"
-    report = generate_corpus(root, tiny_config())
-    assert report.sequences == 12 and report.speakers == 4
-    return root
+@pytest.fixture
+def corpus(tiny_corpus):
+    """The session's corpus of tiny_config() (12 sequences, 4 speakers); read-only."""
+    return tiny_corpus
 
 
 def digest(root) -> dict[str, str]:

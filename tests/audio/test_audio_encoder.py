@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import TINY_AUDIO
 
 from ptalker.audio.encoder import AudioEncoder, AudioEncoderConfig
 from ptalker.errors import PtalkerError
 
-TINY = dict(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, conv_dim=16)
-
 
 @pytest.mark.parametrize("kind", ["wav2vec2", "hubert", "wavlm"])
 def test_features_at_frame_rate(kind):
-    encoder = AudioEncoder(AudioEncoderConfig(kind=kind, **TINY)).eval()
+    encoder = AudioEncoder(AudioEncoderConfig(kind=kind, **TINY_AUDIO)).eval()
     audio = torch.randn(2, 16000)
     with torch.no_grad():
         features = encoder(audio, num_frames=30)
-    assert features.shape == (2, 30, 32) and torch.isfinite(features).all()
+    assert features.shape == (2, 30, TINY_AUDIO["hidden_size"]) and torch.isfinite(features).all()
 
 
 def test_padding_does_not_change_the_real_part():
     """A padded batch item gives the features it gives alone (the mask reaches every layer)."""
-    encoder = AudioEncoder(AudioEncoderConfig(**TINY)).eval()
+    encoder = AudioEncoder(AudioEncoderConfig(**TINY_AUDIO)).eval()
     audio = torch.randn(1, 16000) * 0.1 + 0.05
     padded = torch.cat([audio, torch.randn(1, 8000)], dim=1)
     mask = torch.zeros(1, 24000, dtype=torch.bool)
@@ -40,17 +39,17 @@ def test_padding_does_not_change_the_real_part():
 
 
 def test_freezing():
-    frozen = AudioEncoder(AudioEncoderConfig(freeze="all", **TINY))
+    frozen = AudioEncoder(AudioEncoderConfig(freeze="all", **TINY_AUDIO))
     assert not any(p.requires_grad for p in frozen.parameters())
-    conv = AudioEncoder(AudioEncoderConfig(freeze="feature_extractor", **TINY))
+    conv = AudioEncoder(AudioEncoderConfig(freeze="feature_extractor", **TINY_AUDIO))
     assert not any(p.requires_grad for p in conv.model.feature_extractor.parameters())
     assert any(p.requires_grad for p in conv.model.encoder.parameters())
-    free = AudioEncoder(AudioEncoderConfig(freeze="none", **TINY))
+    free = AudioEncoder(AudioEncoderConfig(freeze="none", **TINY_AUDIO))
     assert all(p.requires_grad for p in free.parameters())
 
 
 def test_load_local_directory(tmp_path):
-    built = AudioEncoder(AudioEncoderConfig(**TINY)).eval()
+    built = AudioEncoder(AudioEncoderConfig(**TINY_AUDIO)).eval()
     built.model.save_pretrained(tmp_path / "w2v")
     loaded = AudioEncoder(AudioEncoderConfig(source=str(tmp_path / "w2v"))).eval()
     audio = torch.randn(1, 8000)
@@ -77,4 +76,4 @@ def test_bad_config(bad, match):
 
 def test_bad_audio_shape():
     with pytest.raises(PtalkerError, match=r"\(B, S\)"):
-        AudioEncoder(AudioEncoderConfig(**TINY))(torch.randn(16000), 10)
+        AudioEncoder(AudioEncoderConfig(**TINY_AUDIO))(torch.randn(16000), 10)

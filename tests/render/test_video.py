@@ -1,38 +1,20 @@
-"""MP4 writing, render_video (single and side by side) and render_file's inputs (short clips, small frames)."""
+"""MP4 writing and render_video (single and side by side), on short clips and small frames."""
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-
-import imageio_ffmpeg
 import numpy as np
 import pytest
 import soundfile
 import trimesh
+from helpers import probe_video as probe
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
-from ptalker.mesh.topology import Topology
-from ptalker.pipelines.files import render_file
 from ptalker.render import RenderSettings, render_video, write_video
 
 SIZE = 64
 FPS = 25.0
 FRAMES = 12
-
-
-def probe(path) -> dict:
-    """Streams of an MP4 as ffmpeg reports them: video codec and size, audio codec, frames, seconds."""
-    text = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                          capture_output=True, text=True).stderr
-    video = re.search(r"Stream .*Video: (\w+).*?, (\d+)x(\d+)", text)
-    audio = re.search(r"Stream .*Audio: (\w+)", text)
-    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-    return {"video": video.group(1) if video else None, "audio": audio.group(1) if audio else None,
-            "size": (int(video.group(2)), int(video.group(3))) if video else None,
-            "yuv420p": "yuv420p" in text, "frames": frames, "seconds": seconds}
 
 
 def speech(seconds: float) -> np.ndarray:
@@ -127,54 +109,3 @@ def test_render_video_compare_is_double_width_and_cut_to_the_shorter(tmp_path, s
         render_video(vertices, faces, tmp_path / "bad.mp4", FPS, compare=np.zeros((FRAMES, 3, 3)))
     with pytest.raises(PtalkerError, match="faces: indices span"):
         render_video(vertices, faces + 1000, tmp_path / "bad.mp4", FPS)
-
-
-@pytest.fixture
-def sequence_file(tmp_path, sphere_sequence):
-    """A .npy sequence in its own folder; the small sphere stands in for the head model."""
-    path = tmp_path / "seq" / "motion.npy"
-    path.parent.mkdir()
-    np.save(path, sphere_sequence[0])
-    return path
-
-
-def test_render_file_needs_a_frame_rate(tmp_path, sequence_file, sphere_sequence):
-    with pytest.raises(PtalkerError, match="motion.npy: no frame rate known .*pass --fps"):
-        render_file(sequence_file, tmp_path / "out.mp4", faces=tmp_path / "faces.npy")
-    (sequence_file.parent / "sequence.json").write_text(json.dumps({"fps": 20}))
-    np.save(tmp_path / "faces.npy", sphere_sequence[1])
-    result = render_file(sequence_file, tmp_path / "out.mp4", faces=tmp_path / "faces.npy", size=SIZE)
-    assert result.fps == 20.0 and probe(result.path)["frames"] == FRAMES
-    (sequence_file.parent / "sequence.json").write_text(json.dumps({"fps": -1}))
-    with pytest.raises(PtalkerError, match="sequence.json: fps: expected a positive frame rate"):
-        render_file(sequence_file, tmp_path / "out.mp4")
-
-
-def test_render_file_faces(tmp_path, sequence_file, sphere_sequence, monkeypatch):
-    vertices, faces = sphere_sequence
-    np.save(tmp_path / "wrong.npy", faces + vertices.shape[1])
-    with pytest.raises(PtalkerError, match="wrong.npy: faces: indices span"):
-        render_file(sequence_file, tmp_path / "out.mp4", fps=FPS, faces=tmp_path / "wrong.npy")
-    trimesh.Trimesh(vertices[0], faces, process=False).export(tmp_path / "mesh.obj")
-    result = render_file(sequence_file, tmp_path / "out.mp4", fps=FPS, faces=tmp_path / "mesh.obj", size=SIZE)
-    assert result.frames == FRAMES
-    head = Topology(template=vertices[0], faces=faces, masks=None)
-    monkeypatch.setattr("ptalker.flame.flame_model.head_topology", lambda flame_dir=None: head)
-    assert render_file(sequence_file, tmp_path / "head.mp4", fps=FPS, size=SIZE).frames == FRAMES
-    np.save(sequence_file, vertices[:, :100])
-    with pytest.raises(PtalkerError, match=f"100 vertices and no triangles; the head model in use has {len(vertices[0])}, "
-                                           "so pass --faces"):
-        render_file(sequence_file, tmp_path / "out.mp4", fps=FPS)
-
-
-def test_render_file_npz_with_compare(tmp_path, sphere_sequence):
-    vertices, faces = sphere_sequence
-    np.savez(tmp_path / "pred.npz", vertices=vertices, faces=faces, fps=np.float32(30))
-    np.save(tmp_path / "truth.npy", vertices[::-1])
-    result = render_file(tmp_path / "pred.npz", tmp_path / "cmp.mp4", compare=tmp_path / "truth.npy", size=SIZE)
-    assert result.fps == 30.0 and probe(result.path)["size"] == (2 * SIZE, SIZE)
-    np.savez(tmp_path / "empty.npz", faces=faces)
-    with pytest.raises(PtalkerError, match="empty.npz: no 'vertices' array \\(it holds: faces\\)"):
-        render_file(tmp_path / "empty.npz", tmp_path / "x.mp4")
-    with pytest.raises(PtalkerError, match="expected a vertex sequence as .npy"):
-        render_file(tmp_path / "cmp.mp4", tmp_path / "x.mp4")

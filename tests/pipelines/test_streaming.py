@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_allclose
+from helpers import assert_allclose
 
 from ptalker.errors import PtalkerError
 from ptalker.pipelines.streaming import FrameStream, StreamSettings, split_chunks

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 
 from ptalker.cli import main
 from ptalker.errors import PtalkerError
@@ -175,7 +176,7 @@ def test_cli_subprocess_missing_folder(fake_set, tmp_path):
     root, _, config, _ = fake_set
     result = subprocess.run([sys.executable, "-m", "ptalker", "score", "--pred", str(tmp_path / "nope"),
                              "--data", str(root), "--config", str(config)],
-                            capture_output=True, text=True, cwd=Path(__file__).parents[1])
+                            capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "nope: folder not found; pass an existing folder as --pred" in result.stderr

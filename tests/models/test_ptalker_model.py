@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import tiny_ptalker_config
 
-from ptalker.audio.encoder import AudioEncoderConfig
 from ptalker.mesh.regions import RegionMasks
 from ptalker.models.ptalker import PTalker, PTalkerConfig
 
-TINY = PTalkerConfig(audio=AudioEncoderConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
-                                              conv_dim=16),
-                     content_dim=32, style_dim=16, graph_nodes=24, graph_dim=16, graph_layers=1,
-                     decoder_layers=1, decoder_ff=64, basis=8, num_speakers=3)
+TINY = tiny_ptalker_config(num_speakers=3)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pygltflib
 import pytest
 import soundfile
 import trimesh
-from conftest import assert_allclose
+from helpers import assert_allclose
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError

@@ -1,15 +1,15 @@
 """Data set specs: the built-in VOCASET/BIWI splits, their YAML copies, custom specs."""
 
 import dataclasses
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from ptalker.data.layout import SequenceName
 from ptalker.data.splits import BIWI, VOCASET, DatasetSpec, SplitSpec, get_dataset_spec
 from ptalker.errors import PtalkerError
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "data"
+CONFIGS = REPO / "configs" / "data"
 
 
 @pytest.mark.parametrize("name, builtin", [("vocaset", VOCASET), ("biwi", BIWI)])

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 import trimesh
-from conftest import assert_allclose
+from helpers import assert_allclose
 
 from ptalker.errors import PtalkerError
 from ptalker.render import RenderSettings, available_backends, error_colors, get_renderer, mesh_bounds

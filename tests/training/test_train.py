@@ -1,5 +1,6 @@
-"""Training: a tiny run end to end, resuming that repeats an uninterrupted run, and 2-process
-distributed training (gloo on CPU) launched by torchrun."""
+"""Training: a tiny run end to end (the session's ``tiny_trained``), resuming that repeats an
+uninterrupted run, the FaceFormer baseline, a data set on its own mesh, and 2-process distributed
+training (gloo on CPU) launched by torchrun."""
 
 from __future__ import annotations
 
@@ -8,33 +9,20 @@ import dataclasses
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_MODEL
+from helpers import REPO, TINY_FACEFORMER_MODEL, TINY_MODEL, train_overrides
 
-from ptalker.data.synth.corpus import generate_corpus, load_synth_config
 from ptalker.errors import PtalkerError
 from ptalker.pipelines.checkpoint import load_checkpoint
 from ptalker.training.config import LOSS_TERMS, load_train_config
 from ptalker.training.loop import train
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, standin_dir):
-    root = tmp_path_factory.mktemp("train") / "corpus"
-    generate_corpus(root, load_synth_config(None, ["seed=2", "speakers={train: 2, val: 1}", "sentences=4",
-                                                   "heldout_from=3", "shared=1"]))
-    return root
-
-
-def config(corpus, out, *extra):
-    return load_train_config(None, [f"data={corpus}", f"out={out}", "batch_size=4", "max_frames=40",
-                                    "epochs=2", "warmup_steps=2", *TINY_MODEL, *extra])
+def config(data, out, *extra):
+    return load_train_config(None, train_overrides(data, out, *extra))
 
 
 def rows(path):
@@ -42,31 +30,36 @@ def rows(path):
         return list(csv.DictReader(handle))
 
 
-def test_tiny_run(corpus, tmp_path):
-    result = train(config(corpus, tmp_path / "run"), progress=False)
+def test_tiny_run(tiny_trained):
+    """The session's tiny run (helpers.train_overrides on tiny_corpus) is checked here."""
+    result, run = tiny_trained.result, tiny_trained.out
     assert result.epochs == 2 and result.steps == 4  # 2 speakers x 2 pairs = 2 batches of 2 pairs per epoch
-    log = rows(tmp_path / "run" / "train_log.csv")
+    log = rows(run / "train_log.csv")
     assert len(log) == 4 and set(LOSS_TERMS) <= set(log[0]) and all(float(r["total"]) > 0 for r in log)
     assert {r["style"] for r in log} <= {"identity", "reference"}
-    val = rows(tmp_path / "run" / "val_log.csv")
+    val = rows(run / "val_log.csv")
     assert len(val) == 2 and all(float(r["val_lve"]) > 0 for r in val)
-    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    best = load_checkpoint(run / "best.pt")
     assert best["extra"]["speakers"] == ["S01", "S02"] and best["config"]["model"]["num_speakers"] == 2
     assert best["topology"]["num_vertices"] > 5000
 
 
-def test_resume_repeats_an_uninterrupted_run(corpus, tmp_path):
-    train(config(corpus, tmp_path / "whole", "seed=4"), progress=False)
-    train(config(corpus, tmp_path / "parts", "seed=4", "max_steps=2"), progress=False)  # stops after epoch 1
-    train(config(corpus, tmp_path / "parts", "seed=4"), progress=False)  # started again: continues
-    whole, parts = (load_checkpoint(tmp_path / name / "last.pt") for name in ("whole", "parts"))
+def test_resume_repeats_an_uninterrupted_run(tiny_trained, tmp_path):
+    """Stopped after epoch 1 and started again, a run ends where the uninterrupted session run
+    (tiny_trained, the same config but for ``out``) ended."""
+    assert tiny_trained.overrides == train_overrides(tiny_trained.corpus, tiny_trained.out), "not config()'s run"
+    parts = tmp_path / "parts"
+    train(config(tiny_trained.corpus, parts, "max_steps=2"), progress=False)  # stops after epoch 1
+    assert load_checkpoint(parts / "last.pt")["extra"]["train_state"]["step"] == 2
+    train(config(tiny_trained.corpus, parts), progress=False)  # started again: continues
+    whole, parts = (load_checkpoint(folder / "last.pt") for folder in (tiny_trained.out, parts))
     assert parts["extra"]["train_state"]["step"] == whole["extra"]["train_state"]["step"] == 4
     for name, value in whole["model"].items():
         assert torch.allclose(value, parts["model"][name], atol=1e-5), name
     assert [r["step"] for r in rows(tmp_path / "parts" / "train_log.csv")] == ["1", "2", "3", "4"]
 
 
-def test_stabilized_clips_lose_head_motion(corpus, standin_dir):
+def test_stabilized_clips_lose_head_motion(tiny_corpus, standin_dir):
     """Training clips are stabilized: a clip turned and shifted as a whole comes back as it was."""
     from scipy.spatial.transform import Rotation
 
@@ -76,7 +69,7 @@ def test_stabilized_clips_lose_head_motion(corpus, standin_dir):
     from ptalker.mesh.regions import RegionMasks
     from ptalker.training.clips import stabilized
 
-    item = TalkingHeadDataset(corpus, get_dataset_spec("custom", corpus / "dataset.yaml"), "train")[0]
+    item = TalkingHeadDataset(tiny_corpus, get_dataset_spec("custom", tiny_corpus / "dataset.yaml"), "train")[0]
     rigid = rigid_region_ids(RegionMasks.from_flame_masks(standin_dir / "FLAME_masks.pkl").all, "stand-in")
     still = stabilized(item, rigid).vertices
     turn = torch.from_numpy(Rotation.from_rotvec([0.2, -0.1, 0.05]).as_matrix()).float()
@@ -142,24 +135,27 @@ def test_data_set_with_its_own_mesh(tmp_path):
     assert animator.topology.masks.lips.tolist() == list(range(48, 60))
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((REPO / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_train_configs_parse(path):
     """Every shipped training config names only known keys, and its data set spec exists."""
     config = load_train_config(path)
     assert config.epochs > 0 and config.model.content_dim > 0
-    assert not config.dataset or (ROOT / config.dataset).is_file()
+    assert not config.dataset or (REPO / config.dataset).is_file()
 
 
-def test_bad_batch_size(corpus, tmp_path):
+def test_bad_batch_size(tiny_corpus, tmp_path):
     with pytest.raises(PtalkerError, match="batch_size"):
-        train(config(corpus, tmp_path / "x", "batch_size=64"), progress=False)
+        train(config(tiny_corpus, tmp_path / "x", "batch_size=64"), progress=False)
 
 
-def test_two_process_distributed_training(corpus, tmp_path):
-    """torchrun with 2 CPU processes (gloo): both take their share of batches, rank 0 writes."""
+@pytest.mark.slow
+def test_two_process_distributed_training(tiny_corpus, tmp_path):
+    """torchrun with 2 CPU processes (gloo): both take their share of batches, rank 0 writes.
+    ``--standalone``: the rendezvous binds a free port of its own (no fixed port that a second
+    run or another program could hold)."""
     out = tmp_path / "ddp"
-    (tmp_path / "ddp.yaml").write_text(f"data: {corpus}\nout: {out}\n")
-    args = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29531",
+    (tmp_path / "ddp.yaml").write_text(f"data: {tiny_corpus}\nout: {out}\n")
+    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
             "-m", "ptalker", "train", "--quiet", str(tmp_path / "ddp.yaml"), "batch_size=2", "max_frames=30",
             "epochs=1", *TINY_MODEL]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -182,20 +178,14 @@ def test_log_gains_columns(tmp_path):
                           {"step": "3", "lip": "0.3", "lip_gap": "0.05"}]
 
 
-TINY_FACEFORMER = ["architecture=faceformer",
-                   "faceformer.audio={hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64, conv_dim: 16}",
-                   "faceformer.dim=16", "faceformer.layers=1", "faceformer.heads=2", "faceformer.ff=32"]
-"""Training-config overrides for a FaceFormer baseline small enough for tests."""
-
-
-def test_tiny_faceformer_run(corpus, tmp_path):
+def test_tiny_faceformer_run(tiny_corpus, tmp_path):
     """The baseline trains on the same batches, teacher-forced with identity styles and the motion
     terms only; its checkpoint animates training speakers (or their mean), not reference clips."""
     from ptalker.models.faceformer import FaceFormer
     from ptalker.pipelines.animator import Style, load_model
     from ptalker.training.config import MOTION_TERMS
 
-    result = train(config(corpus, tmp_path / "ff", *TINY_FACEFORMER), progress=False)
+    result = train(config(tiny_corpus, tmp_path / "ff", *TINY_FACEFORMER_MODEL), progress=False)
     assert result.epochs == 2 and result.steps == 4
     log = rows(tmp_path / "ff" / "train_log.csv")
     assert len(log) == 4 and set(MOTION_TERMS) <= set(log[0]) and all(float(r["total"]) > 0 for r in log)

@@ -15,8 +15,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import assert_allclose
-from test_flame_model import tiny_flame
+from helpers import assert_allclose, tiny_flame
 
 from ptalker.audio.timeline import Phoneme, Speech
 from ptalker.data.synth import motion
@@ -73,7 +72,6 @@ from ptalker.data.synth.visemes import (
 from ptalker.errors import PtalkerError
 from ptalker.flame.flame_files import write_flame_dir
 from ptalker.flame.flame_model import FlameModel
-from ptalker.mesh.face_sets import FaceSets
 from ptalker.mesh.regions import RegionMasks
 from ptalker.metrics.face_measures import lip_gap, style_statistics
 
@@ -120,19 +118,9 @@ def lip_ids(standin_model):
 
 
 @pytest.fixture(scope="module")
-def sets(standin_model):
-    return FaceSets.from_masks(RegionMasks.from_flame_masks(standin_model.masks_path).all, "stand-in")
-
-
-@pytest.fixture(scope="module")
 def gap_model(standin_model, lip_ids):
     """The lip-gap model of the mean face (shape zeros: the template is the model's own)."""
     return LipGapModel.fit(standin_model, torch.zeros(NUM_SHAPE_COMPONENTS), *lip_ids)
-
-
-@pytest.fixture(scope="module")
-def template(standin_model) -> np.ndarray:
-    return standin_model.template.detach().numpy().astype(np.float64)
 
 
 def vertices_of(model: FlameModel, params: motion.MotionParams, head_still: bool = False) -> np.ndarray:
@@ -465,9 +453,9 @@ def test_animate_is_deterministic(speech, standin_model, gap_model):
 # --- animate: lip seals ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("style", [SpeakingStyle(), EXTREME_STYLE, MUTED_STYLE], ids=["average", "extreme", "muted"])
-def test_lips_seal_at_every_bilabial(speech, standin_model, gap_model, sets, template, style):
+def test_lips_seal_at_every_bilabial(speech, standin_model, gap_model, standin_sets, standin_template, style):
     params = animate(speech, style, standin_model.expression_names, gap_model, FPS, np.random.default_rng(0))
-    gap = lip_gap(vertices_of(standin_model, params), sets, template)  # (T,) head motion removed
+    gap = lip_gap(vertices_of(standin_model, params), standin_sets, standin_template)  # (T,) head motion removed
     bilabials = [p for p in speech.phonemes if p.symbol in BILABIALS]
     assert len(bilabials) >= 8
     for p in bilabials:
@@ -538,17 +526,17 @@ STYLE_EFFECTS = [
 
 @pytest.mark.parametrize("low, high, statistic, rise", STYLE_EFFECTS,
                          ids=[f"{s}-{next(iter(lo or hi))}" for lo, hi, s, _ in STYLE_EFFECTS])
-def test_style_parameter_moves_its_statistic(speech, standin_model, gap_model, sets, template, low, high,
-                                             statistic, rise):
+def test_style_parameter_moves_its_statistic(speech, standin_model, gap_model, standin_sets, standin_template,
+                                             low, high, statistic, rise):
     base = SpeakingStyle()
     lower, higher = (getattr(statistics_of(dataclasses.replace(base, **fields), speech, standin_model, gap_model,
-                                           sets, template), statistic) for fields in (low, high))
+                                           standin_sets, standin_template), statistic) for fields in (low, high))
     assert higher - lower > rise, f"{statistic}: {lower:.4g} ({low or 'base'}) -> {higher:.4g} ({high or 'base'})"
 
 
-def test_still_speaker_has_still_brows_and_no_blinks(speech, standin_model, gap_model, sets, template):
+def test_still_speaker_has_still_brows_and_no_blinks(speech, standin_model, gap_model, standin_sets, standin_template):
     still = SpeakingStyle(brow_activity=0.0, blink_rate_hz=0.0)
-    stats = statistics_of(still, speech, standin_model, gap_model, sets, template)
+    stats = statistics_of(still, speech, standin_model, gap_model, standin_sets, standin_template)
     assert stats.blink_rate_hz == 0.0 and stats.brow_motion_mm < 0.01
 
 
