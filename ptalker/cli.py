@@ -143,7 +143,16 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 SEQUENCE_HELP = "vertex sequence: .npy (T, V, 3) or (T, V*3), or .npz with vertices (+ faces, fps)"
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default in --help, except where there is none to show (None, or the
+    False of an on/off flag): those helps say in words what happens without the option."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False:
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def _fps_option(parser: argparse.ArgumentParser) -> None:
@@ -160,13 +169,13 @@ def _sequence_options(parser: argparse.ArgumentParser) -> None:
 
 def _subcommand(commands, name: str, func, help: str) -> argparse.ArgumentParser:
     """A subcommand parser whose arguments' defaults show in --help, running ``func``."""
-    parser = commands.add_parser(name, formatter_class=FORMATTER, help=help)
+    parser = commands.add_parser(name, formatter_class=HelpFormatter, help=help)
     parser.set_defaults(func=func)
     return parser
 
 
 def _add_flame(commands) -> None:
-    flame = commands.add_parser("flame", help="head models: import real FLAME, the stand-in head", formatter_class=FORMATTER)
+    flame = commands.add_parser("flame", help="head models: import real FLAME, the stand-in head", formatter_class=HelpFormatter)
     actions = flame.add_subparsers(dest="flame_command", metavar="ACTION", required=True)
     imp = _subcommand(actions, "import", _cmd_flame_import, "convert FLAME 2020 generic_model.pkl (chumpy) for smplx")
     imp.add_argument("model", type=Path, help="generic_model.pkl from the FLAME 2020 download")
@@ -186,7 +195,7 @@ def _add_flame(commands) -> None:
 
 def _add_data(commands) -> None:
     data = commands.add_parser("data", help="convert raw VOCASET / BIWI downloads, make a synthetic corpus",
-                               formatter_class=FORMATTER)
+                               formatter_class=HelpFormatter)
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     voca = _subcommand(actions, "vocaset", _cmd_data_vocaset, "raw VOCASET download -> standard layout")
     voca.add_argument("raw", type=Path, help="folder with data_verts.npy, raw_audio_fixed.pkl, "
@@ -268,7 +277,7 @@ def _add_render_and_export(commands) -> None:
 
 
 def _add_plot(commands) -> None:
-    plot = commands.add_parser("plot", formatter_class=FORMATTER, help="PNG plots: lip opening, LVE bars, training curves")
+    plot = commands.add_parser("plot", formatter_class=HelpFormatter, help="PNG plots: lip opening, LVE bars, training curves")
     kinds = plot.add_subparsers(dest="plot_command", metavar="KIND", required=True)
     lips = _subcommand(kinds, "lips", _cmd_plot_lips, "lip opening over time (+ truth, phonemes)")
     lips.add_argument("seq", type=Path, help=SEQUENCE_HELP)
@@ -320,7 +329,7 @@ def _add_evaluate_and_score(commands) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``ptalker`` subcommand."""
-    parser = argparse.ArgumentParser(prog="ptalker", formatter_class=FORMATTER,
+    parser = argparse.ArgumentParser(prog="ptalker", formatter_class=HelpFormatter,
                                      description="Speech-driven personalized FLAME head animation.")
     parser.add_argument("--version", action="version", version=f"ptalker {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
