@@ -174,9 +174,14 @@ def _subcommand(commands, name: str, func, help: str) -> argparse.ArgumentParser
     return parser
 
 
+def _group(commands, name: str, help: str, metavar: str = "ACTION"):
+    """A command with subcommands of its own (``ptalker NAME ACTION ...``); returns their collection."""
+    parser = commands.add_parser(name, formatter_class=HelpFormatter, help=help)
+    return parser.add_subparsers(dest=f"{name}_command", metavar=metavar, required=True)
+
+
 def _add_flame(commands) -> None:
-    flame = commands.add_parser("flame", help="head models: import real FLAME, the stand-in head", formatter_class=HelpFormatter)
-    actions = flame.add_subparsers(dest="flame_command", metavar="ACTION", required=True)
+    actions = _group(commands, "flame", "head models: import real FLAME, the stand-in head")
     imp = _subcommand(actions, "import", _cmd_flame_import, "convert FLAME 2020 generic_model.pkl (chumpy) for smplx")
     imp.add_argument("model", type=Path, help="generic_model.pkl from the FLAME 2020 download")
     imp.add_argument("--out", type=Path, default=None,
@@ -186,7 +191,8 @@ def _add_flame(commands) -> None:
     imp.add_argument("--masks", type=Path, default=None,
                      help="FLAME_masks.pkl to copy along (default: looked for beside MODEL)")
     imp.add_argument("--overwrite", action="store_true", help="replace an existing directory")
-    standin = _subcommand(actions, "standin", _cmd_flame_standin, "write the built-in stand-in head as a FLAME directory")
+    standin = _subcommand(actions, "standin", _cmd_flame_standin,
+                          "write the built-in stand-in head as a FLAME directory")
     standin.add_argument("--out", type=Path, default=None, help="target directory (default: the package cache)")
     info = _subcommand(actions, "info", _cmd_flame_info, "describe the head model in use")
     info.add_argument("--flame-dir", type=Path, default=None,
@@ -194,9 +200,7 @@ def _add_flame(commands) -> None:
 
 
 def _add_data(commands) -> None:
-    data = commands.add_parser("data", help="convert raw VOCASET / BIWI downloads, make a synthetic corpus",
-                               formatter_class=HelpFormatter)
-    actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    actions = _group(commands, "data", "convert raw VOCASET / BIWI downloads, make a synthetic corpus")
     voca = _subcommand(actions, "vocaset", _cmd_data_vocaset, "raw VOCASET download -> standard layout")
     voca.add_argument("raw", type=Path, help="folder with data_verts.npy, raw_audio_fixed.pkl, "
                                              "subj_seq_to_idx.pkl, templates.pkl")
@@ -239,7 +243,8 @@ def _add_train_and_animate(commands) -> None:
     animate.add_argument("--style-template", type=Path, default=None,
                          help="reference person's neutral mesh .npy (default: median of the clip)")
     animate.add_argument("--strength", type=float, default=1.0,
-                         help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a reference clip)")
+                         help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a "
+                              "reference clip)")
     animate.add_argument("--format", nargs="+", default=["obj"], choices=FORMATS, metavar="FORMAT",
                          help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)} "
                               "(files animation.<format>; obj and ply a folder each)")
@@ -277,8 +282,7 @@ def _add_render_and_export(commands) -> None:
 
 
 def _add_plot(commands) -> None:
-    plot = commands.add_parser("plot", formatter_class=HelpFormatter, help="PNG plots: lip opening, LVE bars, training curves")
-    kinds = plot.add_subparsers(dest="plot_command", metavar="KIND", required=True)
+    kinds = _group(commands, "plot", "PNG plots: lip opening, LVE bars, training curves", metavar="KIND")
     lips = _subcommand(kinds, "lips", _cmd_plot_lips, "lip opening over time (+ truth, phonemes)")
     lips.add_argument("seq", type=Path, help=SEQUENCE_HELP)
     lips.add_argument("--out", type=Path, required=True, help="PNG to write")

@@ -133,8 +133,6 @@ def subject_template(templates: dict[str, np.ndarray], subject: str, num_vertice
     return template
 
 
-
-
 def load_vertex_sequence(path: str | os.PathLike, num_vertices: int | None = None) -> np.ndarray:
     """Read a vertex sequence file as (T, V, 3) float32 (see :func:`to_vertex_sequence`)."""
     return to_vertex_sequence(load_npy(path), num_vertices, str(path))

@@ -59,4 +59,3 @@ def resolve_region_masks(data_root: Path, spec: DatasetSpec, num_vertices: int,
         )
     found.check(num_vertices, str(data_root / TEMPLATES_FILE))
     return found
-

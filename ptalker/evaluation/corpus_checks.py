@@ -45,8 +45,6 @@ STYLE_STATISTIC = {
 """Style parameter -> (the statistic that shows it, the direction it should move it)."""
 
 
-
-
 def bilabial_gaps(gap: np.ndarray, speech: Speech, fps: float) -> np.ndarray:
     """(N,) the smallest lip gap around each /p b m/ of ``speech`` (see module docstring)."""
     return closure_gaps(gap, [(p.start_s, p.end_s) for p in speech.phonemes if p.symbol in BILABIALS], fps)

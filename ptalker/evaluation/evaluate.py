@@ -92,7 +92,8 @@ def _plot(evaluation: Evaluation, dataset: TalkingHeadDataset, topology, fps: fl
         speech = read_timeline(align) if align.is_file() else None
         written.append(plot_lip_opening(
             np.load(evaluation.pred_dir / f"{name.stem}.npy"), out / "lips" / f"{name.stem}.png", sets, fps,
-            truth=load_vertex_sequence(vertices_path(dataset.root, name)), template=dataset.templates[name.subject], title=name.stem,
+            truth=load_vertex_sequence(vertices_path(dataset.root, name)),
+            template=dataset.templates[name.subject], title=name.stem,
             phonemes=None if speech is None else phoneme_spans(speech),
             words=None if speech is None else word_spans(speech)))
     return written

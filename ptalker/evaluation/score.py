@@ -162,8 +162,6 @@ def _collect_predictions(pred_dir: Path, spec: DatasetSpec, split: str
     return kept, ignored
 
 
-
-
 def _resolve_units(spec: DatasetSpec, units_to_mm: float | str | None) -> tuple[float | None, str]:
     """(millimetres per data unit or None, name of the data unit)."""
     if units_to_mm == AUTO_UNITS:

@@ -74,5 +74,3 @@ def write_mesh_sequence(vertices: np.ndarray, faces: np.ndarray, out_dir: str | 
             (tmp / frame_name(index, len(vertices), fmt)).write_bytes(ENCODERS[fmt](mesh))
         save_json(tmp / SEQUENCE_INFO_FILE, info)
     return out_dir
-
-

@@ -100,7 +100,6 @@ def check_indices(indices: np.ndarray, num_vertices: int, what: str) -> np.ndarr
     return indices
 
 
-
 def as_frames(vertices: np.ndarray, what: str, min_frames: int = 1) -> np.ndarray:
     """``vertices`` (T, V, 3) as float64, T >= ``min_frames``; a PtalkerError naming ``what`` otherwise."""
     vertices = np.asarray(vertices)
@@ -117,4 +116,3 @@ def as_template(template: np.ndarray, num_vertices: int) -> np.ndarray:
         raise PtalkerError(f"template: expected shape ({num_vertices}, 3) like the sequence's "
                            f"meshes, got {template.shape}; use the subject's neutral mesh")
     return template.astype(np.float64, copy=False)
-

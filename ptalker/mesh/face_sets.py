@@ -93,4 +93,3 @@ def rigid_region_ids(masks: dict[str, np.ndarray], source: str) -> np.ndarray:
         raise PtalkerError(f"{source}: no region(s) {', '.join(missing)}; removing head motion needs "
                            f"{', '.join(RIGID_KEYS)} (FLAME_masks.pkl has them)")
     return np.unique(np.concatenate([np.asarray(masks[key]).astype(np.int64).ravel() for key in RIGID_KEYS]))
-

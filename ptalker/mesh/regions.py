@@ -156,4 +156,3 @@ def read_index_file(path: str | os.PathLike) -> np.ndarray:
     if indices.size == 0:
         raise PtalkerError(f"{path}: no vertex indices in the file; expected integers separated by ', '")
     return indices
-

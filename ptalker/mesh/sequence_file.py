@@ -116,10 +116,9 @@ def _faces_file(path: Path) -> np.ndarray:
     return np.asarray(mesh.faces)
 
 
-def resolve_faces(faces: str | os.PathLike | None, sequence: SequenceFile, path: Path,
-                  default: np.ndarray | None = None) -> np.ndarray | None:
-    """The (F, 3) triangles for the sequence read from ``path`` (see module doc; ``default``: the
-    triangles to use when neither ``faces`` nor the file gives any), or None when none is known.
+def resolve_faces(faces: str | os.PathLike | None, sequence: SequenceFile, path: Path) -> np.ndarray | None:
+    """The (F, 3) triangles for the sequence read from ``path`` (see module doc), or None when
+    neither ``faces`` nor the file gives any.
 
     Raises:
         PtalkerError: an unreadable faces file, or triangles that do not fit the vertices.
@@ -129,4 +128,4 @@ def resolve_faces(faces: str | os.PathLike | None, sequence: SequenceFile, path:
         return _named(str(faces), as_faces, _faces_file(Path(faces)), count)
     if sequence.faces is not None:
         return _named(f"{path} (faces)", as_faces, sequence.faces, count)
-    return default
+    return None

@@ -68,4 +68,3 @@ def remove_head_motion(vertices: np.ndarray, template: np.ndarray, rigid_ids: np
                         optimize=True)  # (T, V, 3) (v - t) @ R
     return HeadMotion(aligned=aligned, rotation=Rotation.from_matrix(rotation).as_rotvec(),
                       translation=translation)
-

@@ -52,14 +52,6 @@ DEFAULT_MAX_LAG_S = 0.5
 RADIANS_TO_DEGREES = 180.0 / np.pi
 
 
-
-
-
-
-
-
-
-
 def _paired_gap(vertices: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """(T, V, 3) -> (T,) mean over pairs of upper y - lower y."""
     return (vertices[:, upper, UP_AXIS] - vertices[:, lower, UP_AXIS]).mean(axis=1)

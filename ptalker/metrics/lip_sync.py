@@ -28,7 +28,6 @@ def frame_range(start_s: float, end_s: float, fps: float, num_frames: int) -> sl
     return slice(min(max(first, 0), num_frames - 1), min(max(last, 0), num_frames - 1) + 1)
 
 
-
 def closure_gaps(gap: np.ndarray, spans: Iterable[tuple[float, float]], fps: float) -> np.ndarray:
     """(N,) the smallest lip gap of ``gap`` (T,) at ``fps`` from MAX_LEAD_S before each
     (start_s, end_s) span to its end (compare with CLOSED_GAP_M for sealed or not)."""

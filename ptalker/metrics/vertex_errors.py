@@ -125,8 +125,6 @@ def align_pairs(pred_seqs: Sequence[np.ndarray], gt_seqs: Sequence[np.ndarray]) 
     return AlignedPairs(preds, gts, dropped, cut)
 
 
-
-
 def lip_max_sq_distance(pred: np.ndarray, gt: np.ndarray, lip_idx: np.ndarray) -> np.ndarray:
     """Per frame, the max over lip vertices of the squared euclidean distance.
 

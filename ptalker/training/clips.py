@@ -42,4 +42,3 @@ def prepare_clip(item: SequenceItem, config: TrainConfig, fps: float, rng: np.ra
     if rng.random() < config.augment_p:
         item = dataclasses.replace(item, audio=torch.from_numpy(augment(item.audio.numpy(), rng, config.augment)))
     return item
-

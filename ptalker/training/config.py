@@ -86,4 +86,3 @@ class TrainConfig:
 
 def load_train_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     return load_config(TrainConfig, path, overrides)
-

@@ -30,4 +30,3 @@ def write_log(path: Path, row: dict) -> None:
         if not header:
             writer.writeheader()
         writer.writerow(row)
-
