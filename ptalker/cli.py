@@ -143,6 +143,24 @@ def _cmd_score(args: argparse.Namespace) -> None:
         print(f"wrote {args.json}")
 
 
+def _transcript(args: argparse.Namespace) -> str | None:
+    """The --text or the --text-file's text (None without either)."""
+    from ptalker.audio.phones import read_transcript
+
+    return read_transcript(args.text_file) if args.text_file is not None else args.text
+
+
+def _cmd_sync(args: argparse.Namespace) -> None:
+    from ptalker.evaluation.sync import sync_file
+    from ptalker.fileio import save_json
+
+    score = sync_file(args.audio, args.seq, text=_transcript(args), timeline=args.timeline, fps=args.fps,
+                      template=args.template)
+    print(score.table())
+    if args.json is not None:
+        save_json(args.json, score.to_dict())
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from ptalker.pipelines.demo import run_demo
 
@@ -173,6 +191,13 @@ def _sequence_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faces", type=Path, default=None,
                         help="triangles: an (F, 3) .npy or a mesh file (default: the .npz's faces, else the "
                              "head model's when the vertex count matches)")
+
+
+def _transcript_options(parser: argparse.ArgumentParser) -> None:
+    text = parser.add_mutually_exclusive_group()
+    text.add_argument("--text", default=None,
+                      help="what is said (English): phones by forced alignment (default: phone recognition)")
+    text.add_argument("--text-file", type=Path, default=None, help="UTF-8 file holding what is said")
 
 
 def _subcommand(commands, name: str, func, help: str) -> argparse.ArgumentParser:
@@ -343,6 +368,17 @@ def _add_evaluate_and_score(commands) -> None:
     score.add_argument("--masks", type=Path, default=None,
                        help="FLAME_masks.pkl (default: DATA/FLAME_masks.pkl, else the head model's)")
     score.add_argument("--json", type=Path, default=None, help="write the scores as JSON here")
+    sync = _subcommand(commands, "sync", _cmd_sync,
+                       "lip-sync score of any sequence against its speech (no motion truth needed)")
+    sync.add_argument("audio", type=Path, help="the speech the sequence says (wav, flac, ...)")
+    sync.add_argument("seq", type=Path, help=SEQUENCE_HELP)
+    _transcript_options(sync)
+    sync.add_argument("--timeline", type=Path, default=None,
+                      help="phone timeline JSON (a corpus align/<stem>.json) instead of recognition")
+    sync.add_argument("--template", type=Path, default=None,
+                      help="the person's neutral mesh .npy (default: the head model's)")
+    sync.add_argument("--json", type=Path, default=None, help="write the scores as JSON here")
+    _fps_option(sync)
 
 
 def build_parser() -> argparse.ArgumentParser:

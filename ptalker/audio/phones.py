@@ -16,6 +16,7 @@ seconds on the waveform's clock (pocketsphinx works in 10 ms frames).
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from functools import lru_cache
@@ -101,6 +102,22 @@ def transcript_words(text: str) -> tuple[list[str], list[str]]:
     tokens = [t.strip("'") for t in tokens if t.strip("'")]
     known = _dictionary()
     return [t for t in tokens if t in known], [t for t in tokens if t not in known]
+
+
+def read_transcript(path: str | os.PathLike) -> str:
+    """The text of a UTF-8 transcript file.
+
+    Raises:
+        PtalkerError: the file is missing, unreadable, not UTF-8 text or empty.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise PtalkerError(f"{path}: cannot read the transcript ({err.__class__.__name__}); expected a UTF-8 "
+                           "text file") from None
+    if not text.strip():
+        raise PtalkerError(f"{path}: the transcript is empty; write the words spoken, or leave it out")
+    return text
 
 
 def _duration_s(audio: np.ndarray) -> float:

@@ -130,7 +130,7 @@ def audio_envelope(waveform: np.ndarray, sample_rate: float, fps: float, num_fra
     return np.sqrt(np.maximum(sums, 0.0) / np.maximum(counts, 1))
 
 
-def _normalised_xcorr(audio: np.ndarray, motion: np.ndarray, lags: np.ndarray) -> np.ndarray:
+def normalised_xcorr(audio: np.ndarray, motion: np.ndarray, lags: np.ndarray) -> np.ndarray:
     """(L,) Pearson correlation of audio[t] with motion[t + lag] over the overlap, per lag."""
     frames = audio.size
     corr = np.full(lags.size, np.nan)
@@ -164,7 +164,7 @@ def audio_motion_lag(waveform: np.ndarray, sample_rate: float, mouth_opening: np
                            "expected at least 1 / fps")
     envelope = audio_envelope(waveform, sample_rate, fps, mouth.size)  # (T,)
     lags = np.arange(-max_lag, max_lag + 1)  # (L,)
-    corr = _normalised_xcorr(envelope, mouth, lags)
+    corr = normalised_xcorr(envelope, mouth, lags)
     if np.all(np.isnan(corr)):
         return float("nan")
     peak = int(np.nanargmax(corr))
@@ -246,7 +246,7 @@ def _head_motion_deg(rotation: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(angles)))) * RADIANS_TO_DEGREES
 
 
-def _jerk_ratio(lips: np.ndarray, fps: float) -> float:
+def jerk_ratio(lips: np.ndarray, fps: float) -> float:
     """(T, L, 3) head-aligned lip positions -> jerk_ratio (see StyleStatistics)."""
     if lips.shape[0] < JERK_MIN_FRAMES:
         return 0.0
@@ -274,4 +274,4 @@ def style_statistics(vertices: np.ndarray, template: np.ndarray, sets: FaceSets,
                            brow_motion_mm=float(brow_height.std()) * METRES_TO_MM,
                            head_motion_deg=_head_motion_deg(head.rotation),
                            blink_rate_hz=blink_times(gaps, fps).size * fps / vertices.shape[0],
-                           jerk_ratio=_jerk_ratio(aligned[:, sets.lips], fps))
+                           jerk_ratio=jerk_ratio(aligned[:, sets.lips], fps))

@@ -1,9 +1,14 @@
 """Lip-sync measures timed by phonemes: does the mouth close where the speech says it must?
 
 Plain array functions on a lip-gap curve (T,) (:func:`ptalker.metrics.face_measures.lip_gap`, in
-the meshes' units) and phoneme spans in seconds. A closure (/p b m/) counts as sealed when the
-gap drops under CLOSED_GAP_M somewhere from MAX_LEAD_S before the phoneme to its end:
-articulation may run that far ahead of the sound (anticipation).
+the meshes' units) and phoneme spans (start_s, end_s) in seconds.
+
+- Training-corpus checks (:func:`closure_gaps`): a closure (/p b m/) counts as sealed when the
+  gap drops under CLOSED_GAP_M somewhere from MAX_LEAD_S before the phoneme to its end:
+  articulation may run that far ahead of the sound (anticipation).
+- Scores of any sequence against recognized or aligned phones (:func:`window_min`,
+  :func:`span_max`, :func:`chance_rate`): the window is the phone +- SYNC_WINDOW_S, since
+  recognized phone times are that uncertain.
 """
 
 from __future__ import annotations
@@ -32,3 +37,32 @@ def closure_gaps(gap: np.ndarray, spans: Iterable[tuple[float, float]], fps: flo
     """(N,) the smallest lip gap of ``gap`` (T,) at ``fps`` from MAX_LEAD_S before each
     (start_s, end_s) span to its end (compare with CLOSED_GAP_M for sealed or not)."""
     return np.array([gap[frame_range(start_s - MAX_LEAD_S, end_s, fps, len(gap))].min() for start_s, end_s in spans])
+
+
+SYNC_WINDOW_S = 0.04
+"""Real-speech scores look from this long before a phone to this long after it."""
+CHANCE_SHIFTS = 16
+""":func:`chance_rate` averages over this many circular shifts of the gap curve."""
+
+
+def window_min(gap: np.ndarray, spans: Iterable[tuple[float, float]], fps: float,
+               pad_s: float = SYNC_WINDOW_S) -> np.ndarray:
+    """(N,) the smallest value of ``gap`` (T,) at ``fps`` over each span widened by ``pad_s``
+    on both sides."""
+    return np.array([gap[frame_range(start_s - pad_s, end_s + pad_s, fps, len(gap))].min()
+                     for start_s, end_s in spans])
+
+
+def span_max(gap: np.ndarray, spans: Iterable[tuple[float, float]], fps: float) -> np.ndarray:
+    """(N,) the largest value of ``gap`` (T,) at ``fps`` within each span."""
+    return np.array([gap[frame_range(start_s, end_s, fps, len(gap))].max() for start_s, end_s in spans])
+
+
+def chance_rate(gap: np.ndarray, spans: list[tuple[float, float]], fps: float, below: float) -> float:
+    """The share of ``spans`` whose :func:`window_min` is under ``below`` when the gap curve is
+    shifted in time (circularly, by CHANCE_SHIFTS shifts spread over its length): what frames
+    picked at random score. NaN without spans or with under two frames."""
+    if not spans or len(gap) < 2:
+        return float("nan")
+    shifts = np.unique(np.linspace(1, len(gap) - 1, CHANCE_SHIFTS).round().astype(int))
+    return float(np.mean([(window_min(np.roll(gap, k), spans, fps) < below).mean() for k in shifts]))
