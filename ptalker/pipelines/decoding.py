@@ -27,21 +27,28 @@ def autoregressive_decode(model: FaceFormer, audio: torch.Tensor, style: torch.T
     return torch.cat(frames, dim=1)
 
 
-def parallel_decode(model: PTalker, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
-    """(B, T, V, 3) offsets in mesh units, all frames in one pass (PTalker)."""
-    codes = model.audio_codes(audio, num_frames)
+def parallel_decode(model: PTalker, audio: torch.Tensor, num_frames: int, style: torch.Tensor,
+                    phones: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, T, V, 3) offsets in mesh units, all frames in one pass (PTalker); ``phones`` (B, T, P)
+    for a network with a phonetic channel."""
+    codes = model.audio_codes(audio, num_frames, phones=phones)
     return model.decode(codes.content_mu, style)
 
 
-def _faceformer_decode(model: FaceFormer, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
+def _faceformer_decode(model: FaceFormer, audio: torch.Tensor, num_frames: int, style: torch.Tensor,
+                       phones: torch.Tensor | None = None) -> torch.Tensor:
+    """FaceFormer has no phonetic channel: ``phones`` is not used."""
     return autoregressive_decode(model, model.encode_audio(audio, num_frames), style)
 
 
 DECODERS = {PTalker.architecture: parallel_decode, FaceFormer.architecture: _faceformer_decode}
-"""architecture -> its decoding loop: (model, audio (B, S), num_frames, style (B, S_dim)) -> (B, T, V, 3)."""
+"""architecture -> its decoding loop: (model, audio (B, S), num_frames, style (B, S_dim),
+phones (B, T, P) or None) -> (B, T, V, 3)."""
 
 
-def decode_offsets(model: nn.Module, audio: torch.Tensor, num_frames: int, style: torch.Tensor) -> torch.Tensor:
+def decode_offsets(model: nn.Module, audio: torch.Tensor, num_frames: int, style: torch.Tensor,
+                   phones: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T, V, 3) offsets in mesh units for ``audio`` (B, S) at 16 kHz spanning ``num_frames``
-    frames, in ``style`` (B, S_dim), by ``model`` (any architecture of :data:`DECODERS`, in eval mode)."""
-    return DECODERS[model.architecture](model, audio, num_frames, style)
+    frames, in ``style`` (B, S_dim), by ``model`` (any architecture of :data:`DECODERS`, in eval
+    mode); ``phones`` (B, T, P): the phonetic channel's input, for networks that have one."""
+    return DECODERS[model.architecture](model, audio, num_frames, style, phones)

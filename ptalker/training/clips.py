@@ -22,7 +22,8 @@ def crop(item: SequenceItem, max_frames: int, fps: float, rng: np.random.Generat
     start = int(rng.integers(0, frames - max_frames + 1))
     samples_per_frame = AUDIO_SAMPLE_RATE_HZ / fps
     audio = item.audio[int(round(start * samples_per_frame)):int(round((start + max_frames) * samples_per_frame))]
-    return dataclasses.replace(item, audio=audio, vertices=item.vertices[start:start + max_frames])
+    phones = None if item.phones is None else item.phones[..., start:start + max_frames, :]
+    return dataclasses.replace(item, audio=audio, vertices=item.vertices[start:start + max_frames], phones=phones)
 
 
 def stabilized(item: SequenceItem, rigid: np.ndarray | None) -> SequenceItem:
@@ -34,11 +35,21 @@ def stabilized(item: SequenceItem, rigid: np.ndarray | None) -> SequenceItem:
     return dataclasses.replace(item, vertices=torch.from_numpy(aligned.astype(np.float32)))
 
 
+def pick_phones(phones: torch.Tensor, dropout: float, rng: np.random.Generator) -> torch.Tensor:
+    """(T, P) from an item's (2, T, P) phone features: zeros with probability ``dropout`` (the
+    audio-only path), else the recognized or the aligned variant, each half of the time."""
+    if rng.random() < dropout:
+        return torch.zeros_like(phones[0])
+    return phones[int(rng.integers(0, 2))]
+
+
 def prepare_clip(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random.Generator,
              rigid: np.ndarray | None) -> SequenceItem:
     """A training clip: cropped, stabilized (``rigid``: see :func:`stabilized`), its audio augmented
-    with probability ``config.augment_p``."""
+    with probability ``config.augment_p``, one of its phone variants kept (:func:`pick_phones`)."""
     item = stabilized(crop(item, config.max_frames, fps, rng), rigid)
+    if item.phones is not None:
+        item = dataclasses.replace(item, phones=pick_phones(item.phones, config.model.phone_dropout, rng))
     if rng.random() < config.augment_p:
         item = dataclasses.replace(item, audio=torch.from_numpy(augment(item.audio.numpy(), rng, config.augment)))
     return item

@@ -73,6 +73,8 @@ class TrainConfig:
     augment_p: float = 0.8
     """Share of training clips whose audio is augmented (:mod:`ptalker.audio.augment`)."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    init: str = ""
+    """Checkpoint to start a new run from (fine-tuning; e.g. to add a phonetic channel); empty: random."""
     max_steps: int = 0
     """Stop after this many optimizer steps (0: run all epochs)."""
     seed: int = 0

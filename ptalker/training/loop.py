@@ -73,7 +73,8 @@ def validate(model: torch.nn.Module, dataset: TalkingHeadDataset, lip_ids: np.nd
     for index in range(len(dataset)):
         item = dataset[index]
         style = style_of(model, dataset, index, stabilize, device)  # (1, S)
-        offsets = decode_offsets(model, item.audio[None].to(device), item.vertices.shape[0], style)[0].cpu()
+        phones = None if item.phones is None else item.phones[1][None].to(device)  # (1, T, P) aligned
+        offsets = decode_offsets(model, item.audio[None].to(device), item.vertices.shape[0], style, phones)[0].cpu()
         preds.append((item.template + offsets).numpy())
         gts.append(item.vertices.numpy())
     model.train()
@@ -131,8 +132,9 @@ def _setup(config: TrainConfig) -> _Run:
     torch.manual_seed(config.seed)  # the same initial weights in every process
     root = Path(config.data)
     spec = get_dataset_spec("custom", config.dataset or root / "dataset.yaml")
-    train_set = TalkingHeadDataset(root, spec, "train")
-    val_set = TalkingHeadDataset(root, spec, "val") if "val" in spec.splits else None
+    phones = config.architecture == "ptalker" and config.model.phone_classes > 0
+    train_set = TalkingHeadDataset(root, spec, "train", phones=phones)
+    val_set = TalkingHeadDataset(root, spec, "val", phones=phones) if "val" in spec.splits else None
     if len(train_set) == 0:
         raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
     topology = data_topology(root, spec, train_set.templates)
@@ -156,6 +158,8 @@ def _setup(config: TrainConfig) -> _Run:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     state = _resume(out / "last.pt", model, optimizer, schedule)
+    if config.init and state["step"] == 0:
+        _initialise(model, Path(config.init))
     objective = Objective(model)
     if world > 1:  # gradients are averaged over processes in backward
         objective = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
@@ -229,6 +233,18 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         dist.barrier()
     state = run.state
     return TrainResult(run.out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
+
+
+def _initialise(model: torch.nn.Module, path: Path) -> None:
+    """Start from the weights of the checkpoint ``path``; parameters it lacks (e.g. a new
+    phonetic channel) keep their initial values, and nothing else may differ."""
+    weights = load_checkpoint(path)["model"]
+    target = model.state_dict()
+    misfit = [name for name, value in weights.items() if name not in target or target[name].shape != value.shape]
+    if misfit:
+        raise PtalkerError(f"init {path}: its weights do not fit this network ({', '.join(misfit[:4])}); "
+                           "start from a checkpoint of the same sizes")
+    model.load_state_dict(weights, strict=False)
 
 
 def _resume(path: Path, model: torch.nn.Module, optimizer, schedule) -> dict:

@@ -66,7 +66,7 @@ class PTalkerObjective:
         T = batch.vertices.shape[1]
         mask = batch.frame_mask
         offsets = batch.vertices - batch.template[:, None]  # (B, T, V, 3)
-        audio = model.audio_codes(batch.audio, T, batch.audio_mask, mask)
+        audio = model.audio_codes(batch.audio, T, batch.audio_mask, mask, batch.phones)
         motion = model.motion_codes(offsets, batch.template, mask)
         B = len(offsets)
         pair = torch.tensor([partner(i) if partner(i) < B else i for i in range(B)], device=offsets.device)  # a lone clip: itself

@@ -87,3 +87,16 @@ def test_silence_and_faint_hiss_are_pauses():
     assert all(p.is_pause for p in speech.phonemes)
     with pytest.warns(UserWarning, match="transcript not used"):
         assert all(p.is_pause for p in speech_timeline(silence, "hello world").phonemes)
+
+
+def test_phone_features_are_one_hot_classes_per_frame():
+    from ptalker.audio.phones import PHONE_CLASSES, phone_features
+    from ptalker.audio.timeline import Phoneme, Speech
+
+    speech = Speech(np.zeros(0, np.float32), [Phoneme("_", 0, 0.0, 0.1, -1), Phoneme("m", 0, 0.1, 0.2, 0),
+                                              Phoneme("A:", 0, 0.2, 0.4, 0)], [])
+    features = phone_features(speech, 15, 30.0)  # frames past the timeline's end: pause
+    assert features.shape == (15, len(PHONE_CLASSES)) and (features.sum(axis=1) == 1).all()
+    names = [PHONE_CLASSES[i] for i in features.argmax(axis=1)]
+    assert names[:3] == ["pause"] * 3 and names[3:6] == ["bilabial"] * 3 and names[6:12] == ["open"] * 6
+    assert names[12:] == ["pause"] * 3

@@ -1,0 +1,110 @@
+"""Lip sync on real human speech: one table over the real-speech set (ptalker data realspeech).
+
+Every system animates every recording of the set (neutral style, the stand-in head); each
+sequence is scored by ptalker's sync score (ptalker/evaluation/sync.py) against the recording's
+forced-aligned phones (its known transcript), the best phone times we have. Systems that take
+phones run twice: with the transcript (forced alignment) and without (phone recognition).
+Rows pool the set: closure and contact rates over all /p b m/ and /f v/, the other columns
+the mean over recordings.
+
+    python benchmarks/real_speech.py --data data/realspeech [--checkpoint NAME=PATH ...]
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, argument_parser, markdown_table, save_results, set_threads
+
+from ptalker.audio.io import load_audio
+from ptalker.audio.phones import recognize_phones
+from ptalker.audio.timeline import read_timeline
+from ptalker.data.realspeech import load_realspeech
+from ptalker.evaluation.sync import SyncScore, sync_score
+from ptalker.flame.flame_model import head_topology
+from ptalker.flame.masks import head_face_sets
+from ptalker.pipelines.animator import DEFAULT_CHECKPOINT, load_model
+from ptalker.pipelines.rules import RuleAnimator
+
+FACEFORMER = ROOT / "benchmarks" / "checkpoints" / "faceformer_standin.pt"
+
+
+def _systems(extra: list[str]):
+    """{name: animate(waveform, aligned timeline, recognized timeline) -> (T, V, 3)}."""
+    rules = RuleAnimator()
+    systems = {"rule-based, transcript": lambda audio, aligned, recognized: rules.animate_speech(aligned).vertices,
+               "rule-based, recognized phones": lambda audio, aligned, recognized:
+               rules.animate_speech(recognized).vertices}
+    checkpoints = {"ptalker default": DEFAULT_CHECKPOINT, "FaceFormer baseline": FACEFORMER}
+    checkpoints.update(dict(item.split("=", 1) for item in extra))
+    for name, path in checkpoints.items():
+        model = load_model(path)
+        systems[name] = (lambda m: lambda audio, aligned, recognized: m.animate(audio).vertices)(model)
+    return systems
+
+
+def _pool(scores: list[SyncScore]) -> dict[str, float]:
+    def rate(field: str, count: str) -> float:
+        counts = np.array([getattr(s, count) for s in scores])
+        values = np.array([getattr(s, field) if getattr(s, count) else 0.0 for s in scores])
+        return float((values * counts).sum() / max(counts.sum(), 1))
+
+    def mean(field: str) -> float:
+        return float(np.nanmean([getattr(s, field) for s in scores]))
+
+    return {"bilabials": int(sum(s.bilabials for s in scores)), "bilabial_closure": rate("bilabial_closure", "bilabials"),
+            "bilabial_chance": rate("bilabial_chance", "bilabials"),
+            "labiodental_contact": rate("labiodental_contact", "labiodentals"),
+            "open_vowel_gap_mm": mean("open_vowel_gap_mm"), "bilabial_gap_mm": mean("bilabial_gap_mm"),
+            "envelope_correlation": mean("envelope_correlation"), "jitter": mean("jitter")}
+
+
+def main() -> None:
+    parser = argument_parser(__doc__, results=True)
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "realspeech", help="prepared real-speech set")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                        help="another checkpoint to put in the table")
+    args = parser.parse_args()
+    set_threads()
+    entries = load_realspeech(args.data)
+    sets = head_face_sets()
+    systems = _systems(args.checkpoint)
+    template = head_topology().template
+    clips = []
+    for entry in entries:
+        audio = load_audio(args.data / "wav" / f"{entry.id}.wav")
+        clips.append((entry, audio, read_timeline(args.data / "align" / f"{entry.id}.json"), recognize_phones(audio)))
+    results, rows = {}, []
+    for name, animate in systems.items():
+        start = time.perf_counter()
+        scores = []
+        for entry, audio, aligned, recognized in clips:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                vertices = animate(audio, aligned, recognized)
+            scores.append(sync_score(vertices, 30.0, audio, aligned, sets, template, "transcript"))
+        pooled = _pool(scores)
+        pooled["seconds"] = time.perf_counter() - start
+        results[name] = {"pooled": pooled, "per_utterance": {c[0].id: s.to_dict() for c, s in zip(clips, scores)}}
+        rows.append([name, f"{100 * pooled['bilabial_closure']:.0f}%", f"{100 * pooled['bilabial_chance']:.0f}%",
+                     f"{100 * pooled['labiodental_contact']:.0f}%", f"{pooled['open_vowel_gap_mm']:.1f}",
+                     f"{pooled['bilabial_gap_mm']:.1f}", f"{pooled['envelope_correlation']:.2f}",
+                     f"{pooled['jitter']:.2f}"])
+        print(f"{name}: {pooled['seconds']:.1f} s", flush=True)
+    speakers = {e.speaker for e in entries}
+    table = markdown_table(["system", "closure /p b m/", "chance", "contact /f v/", "open vowel gap mm",
+                            "bilabial gap mm", "envelope corr", "jitter / corpus"], rows)
+    seconds = sum(e.seconds for e in entries)
+    note = (f"{len(entries)} recordings, {seconds:.0f} s, {len(speakers)} speakers "
+            f"({sum(e.sex == 'female' for e in entries)} recordings female), "
+            f"{results[next(iter(results))]['pooled']['bilabials']} bilabials; scored against forced-aligned phones")
+    print(table)
+    print(note)
+    save_results(args.results, "real_speech", {"note": note, "systems": results}, table + "\n\n" + note + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The phonetic channel of PTalker: shapes, a zero start, masking of padded frames, and clips
+that keep one phone variant."""
+
+import dataclasses
+
+import numpy as np
+import torch
+from helpers import tiny_ptalker_config
+
+from ptalker.models.ptalker import PTalker
+from ptalker.training.clips import pick_phones
+
+P = 13
+
+
+def _model(standin_template, standin_model, phone_classes: int) -> PTalker:
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_ptalker_config(), phone_classes=phone_classes)
+    return PTalker(config, standin_template.astype(np.float32), standin_model.faces).eval()
+
+
+def test_channel_starts_at_zero_and_then_changes_the_content(standin_template, standin_model):
+    model = _model(standin_template, standin_model, P)
+    audio = torch.randn(2, 16000)
+    phones = torch.zeros(2, 30, P)
+    phones[:, :, 2] = 1.0  # all bilabial
+    with torch.no_grad():
+        without = model.audio_codes(audio, 30).content_mu
+        fresh = model.audio_codes(audio, 30, phones=phones).content_mu
+        assert without.shape == (2, 30, model.config.content_dim)
+        assert torch.equal(without, fresh)  # zero-initialised: the audio-only network's output
+        model.phone_input.weight.normal_()
+        moved = model.audio_codes(audio, 30, phones=phones)
+        assert not torch.allclose(without, moved.content_mu)
+        assert torch.equal(model.audio_codes(audio, 30).style, moved.style)  # style reads audio only
+
+
+def test_padded_frames_do_not_reach_real_ones(standin_template, standin_model):
+    model = _model(standin_template, standin_model, P)
+    with torch.no_grad():
+        model.phone_input.weight.normal_()
+        audio = torch.randn(1, 16000)
+        mask = torch.ones(1, 30, dtype=torch.bool)
+        mask[:, 20:] = False
+        phones = torch.zeros(1, 30, P)
+        phones[..., 0] = 1.0
+        other = phones.clone()
+        other[:, 20:] = 0.0
+        other[:, 20:, 5] = 1.0  # different phones on the padded frames only
+        first = model.audio_codes(audio, 30, frame_mask=mask, phones=phones).content_mu[:, :20]
+        second = model.audio_codes(audio, 30, frame_mask=mask, phones=other).content_mu[:, :20]
+    assert torch.allclose(first, second, atol=1e-6)
+
+
+def test_audio_only_network_ignores_phones(standin_template, standin_model):
+    model = _model(standin_template, standin_model, 0)
+    assert not model.uses_phones and model.phone_input is None
+    audio = torch.randn(1, 16000)
+    with torch.no_grad():
+        assert torch.equal(model.audio_codes(audio, 30).content_mu,
+                           model.audio_codes(audio, 30, phones=torch.ones(1, 30, P)).content_mu)
+
+
+def test_clips_keep_one_variant_or_none():
+    phones = torch.stack([torch.full((10, P), 1.0), torch.full((10, P), 2.0)])  # (2, T, P)
+    rng = np.random.default_rng(0)
+    picks = [pick_phones(phones, 0.3, rng)[0, 0].item() for _ in range(400)]
+    shares = [picks.count(value) / 400 for value in (0.0, 1.0, 2.0)]
+    assert abs(shares[0] - 0.3) < 0.07 and abs(shares[1] - 0.35) < 0.07 and abs(shares[2] - 0.35) < 0.07
