@@ -3,11 +3,17 @@
 Every system animates every recording of the set (neutral style, the stand-in head); each
 sequence is scored by ptalker's sync score (ptalker/evaluation/sync.py) against the recording's
 forced-aligned phones (its known transcript), the best phone times we have. Systems that take
-phones run twice: with the transcript (forced alignment) and without (phone recognition).
+phones run with the transcript (forced alignment), without it (phone recognition) and, for
+checkpoints with a phonetic channel, on the audio alone.
 Rows pool the set: closure and contact rates over all /p b m/ and /f v/, the other columns
 the mean over recordings.
 
     python benchmarks/real_speech.py --data data/realspeech [--checkpoint NAME=PATH ...]
+        [--synthetic data/synth_benchmark]
+
+With ``--synthetic``, a second table: every checkpoint on the synthetic corpus's test split
+(reference-clip style, as benchmarks/quality.py): LVE and the share of /p b m/ sealed (gap < 1 mm),
+for a phonetic channel with aligned transcripts, recognized phones and the audio alone.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 from common import ROOT, argument_parser, markdown_table, save_results, set_threads
+from corpus_measures import seal_rate
 
 from ptalker.audio.io import load_audio
 from ptalker.audio.phones import recognize_phones
 from ptalker.audio.timeline import read_timeline
 from ptalker.data.realspeech import load_realspeech
+from ptalker.evaluation.evaluate import evaluate
 from ptalker.evaluation.sync import SyncScore, sync_score
 from ptalker.flame.flame_model import head_topology
 from ptalker.flame.masks import head_face_sets
@@ -33,16 +41,21 @@ FACEFORMER = ROOT / "benchmarks" / "checkpoints" / "faceformer_standin.pt"
 
 
 def _systems(extra: list[str]):
-    """{name: animate(waveform, aligned timeline, recognized timeline) -> (T, V, 3)}."""
+    """{name: animate(text, waveform, aligned timeline, recognized timeline) -> (T, V, 3)}."""
     rules = RuleAnimator()
-    systems = {"rule-based, transcript": lambda audio, aligned, recognized: rules.animate_speech(aligned).vertices,
-               "rule-based, recognized phones": lambda audio, aligned, recognized:
+    systems = {"rule-based, transcript": lambda text, audio, aligned, recognized: rules.animate_speech(aligned).vertices,
+               "rule-based, recognized phones": lambda text, audio, aligned, recognized:
                rules.animate_speech(recognized).vertices}
     checkpoints = {"ptalker default": DEFAULT_CHECKPOINT, "FaceFormer baseline": FACEFORMER}
     checkpoints.update(dict(item.split("=", 1) for item in extra))
     for name, path in checkpoints.items():
-        model = load_model(path)
-        systems[name] = (lambda m: lambda audio, aligned, recognized: m.animate(audio).vertices)(model)
+        model, audio_only = load_model(path), load_model(path, phones=False)
+        if model.uses_phones:
+            systems[f"{name}, transcript"] = lambda text, audio, *_, m=model: m.animate(audio, text=text).vertices
+            systems[f"{name}, recognized phones"] = lambda text, audio, *_, m=model: m.animate(audio).vertices
+            systems[f"{name}, audio only"] = lambda text, audio, *_, m=audio_only: m.animate(audio).vertices
+        else:
+            systems[name] = lambda text, audio, *_, m=model: m.animate(audio).vertices
     return systems
 
 
@@ -62,11 +75,28 @@ def _pool(scores: list[SyncScore]) -> dict[str, float]:
             "envelope_correlation": mean("envelope_correlation"), "jitter": mean("jitter")}
 
 
+def synthetic_rows(checkpoints: dict[str, Path], data: Path, out: Path) -> tuple[dict, str]:
+    """LVE and seal rate of each checkpoint on ``data``'s test split, per phone input."""
+    sets, results, rows = head_face_sets(), {}, []
+    for name, path in checkpoints.items():
+        inputs = ("transcript", "recognized", "none") if load_model(path).uses_phones else ("none",)
+        for phones in inputs:
+            label = name if len(inputs) == 1 else f"{name}, {phones if phones != 'none' else 'audio only'}"
+            run = evaluate(path, data, out / f"{name}_{phones}".replace(" ", "_"), phones=phones)
+            lve = run.report.lve
+            results[label] = {"lve": lve, "lips_sealed": seal_rate(run.pred_dir, data, sets)}
+            rows.append([label, f"{lve:.3e}", f"{100 * results[label]['lips_sealed']:.1f}%"])
+    return results, markdown_table(["checkpoint (synthetic test split)", "LVE (m^2)", "/p b m/ sealed"], rows)
+
+
 def main() -> None:
     parser = argument_parser(__doc__, results=True)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "realspeech", help="prepared real-speech set")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
                         help="another checkpoint to put in the table")
+    parser.add_argument("--synthetic", type=Path, default=None, help="synthetic corpus root for the second table")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench_real_speech",
+                        help="predictions of the synthetic table")
     args = parser.parse_args()
     set_threads()
     entries = load_realspeech(args.data)
@@ -84,7 +114,7 @@ def main() -> None:
         for entry, audio, aligned, recognized in clips:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                vertices = animate(audio, aligned, recognized)
+                vertices = animate(entry.text, audio, aligned, recognized)
             scores.append(sync_score(vertices, 30.0, audio, aligned, sets, template, "transcript"))
         pooled = _pool(scores)
         pooled["seconds"] = time.perf_counter() - start
@@ -103,7 +133,14 @@ def main() -> None:
             f"{results[next(iter(results))]['pooled']['bilabials']} bilabials; scored against forced-aligned phones")
     print(table)
     print(note)
-    save_results(args.results, "real_speech", {"note": note, "systems": results}, table + "\n\n" + note + "\n")
+    markdown, data = table + "\n\n" + note + "\n", {"note": note, "systems": results}
+    if args.synthetic is not None:
+        checkpoints = {"ptalker default": DEFAULT_CHECKPOINT, **dict(item.split("=", 1) for item in args.checkpoint)}
+        data["synthetic"], synthetic_table = synthetic_rows({k: Path(v) for k, v in checkpoints.items()},
+                                                            args.synthetic, args.out)
+        print(synthetic_table)
+        markdown += "\n" + synthetic_table + "\n"
+    save_results(args.results, "real_speech", data, markdown)
 
 
 if __name__ == "__main__":

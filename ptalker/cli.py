@@ -14,7 +14,7 @@ from ptalker import __version__
 from ptalker.constants import VOCASET_CAPTURE_FPS, VOCASET_FPS
 from ptalker.data.splits import DATASET_NAMES
 from ptalker.errors import PtalkerError
-from ptalker.evaluation import STYLES
+from ptalker.evaluation import PHONES, STYLES
 from ptalker.export import FORMATS
 from ptalker.pipelines.files import DEFAULT_SIZE
 from ptalker.render import DEFAULT_BACKEND, available_backends
@@ -111,7 +111,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from ptalker.evaluation.evaluate import evaluate
 
     result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config,
-                      plots=args.plots, speaker=args.speaker)
+                      plots=args.plots, speaker=args.speaker, phones=args.phones)
     print(result.report.table())
     print(f"style: {result.style}; predictions in {result.pred_dir}; scores in {args.out / 'scores.json'}")
     if result.plots:
@@ -369,6 +369,9 @@ def _add_evaluate_and_score(commands) -> None:
                           help="with --style identity: this training speaker's identity for every sequence "
                                "(for subjects the checkpoint has not seen)")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for pred/ and scores.json")
+    evaluate.add_argument("--phones", default=PHONES[0], choices=PHONES,
+                          help="what a checkpoint with a phonetic channel reads: the sequences' aligned texts "
+                               "(DATA/align/<stem>.json), recognized phones, or nothing (audio only)")
     evaluate.add_argument("--plots", action="store_true",
                           help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")
     score = _subcommand(commands, "score", _cmd_score, "LVE / FDD / MVE of a folder of predictions")

@@ -188,15 +188,18 @@ PHONE_CLASSES = ("pause", *sorted(set(SOUND_CLASS.values())))
 
 
 def phone_features(speech: Speech, num_frames: int, fps: float) -> np.ndarray:
-    """(T, P) float32 one-hot per frame of the :data:`PHONE_CLASSES` class of the phone said at
-    the frame's instant i / fps (P = len(PHONE_CLASSES); past the timeline's end: pause)."""
-    times = np.arange(num_frames) / fps
-    starts = np.array([p.start_s for p in speech.phonemes]) if speech.phonemes else np.zeros(0)
-    index = np.searchsorted(starts, times, side="right") - 1  # (T,) -1 before the first phone
-    classes = np.array([PHONE_CLASSES.index(SOUND_CLASS.get(p.symbol, "pause")) for p in speech.phonemes] + [0])
-    after_end = times >= (speech.phonemes[-1].end_s if speech.phonemes else 0.0)
-    picked = np.where((index < 0) | after_end, 0, classes[np.clip(index, 0, None)])
-    return np.eye(len(PHONE_CLASSES), dtype=np.float32)[picked]
+    """(T, P) float32: per frame, the share of its interval [(i - 1/2) / fps, (i + 1/2) / fps)
+    that each :data:`PHONE_CLASSES` class takes (P = len(PHONE_CLASSES); rows sum to 1; time
+    outside the timeline counts as pause). Phones shorter than a frame keep their share."""
+    features = np.zeros((num_frames, len(PHONE_CLASSES)), np.float32)
+    edges = (np.arange(num_frames + 1) - 0.5) / fps  # (T + 1,) frame interval bounds
+    covered = np.zeros(num_frames)
+    for phone in speech.phonemes:
+        overlap = np.clip(np.minimum(edges[1:], phone.end_s) - np.maximum(edges[:-1], phone.start_s), 0.0, None)
+        features[:, PHONE_CLASSES.index(SOUND_CLASS.get(phone.symbol, "pause"))] += overlap * fps
+        covered += overlap * fps
+    features[:, 0] += np.clip(1.0 - covered, 0.0, None)  # before the first and after the last phone
+    return features
 
 
 def agreement(aligned: Speech, recognized: Speech) -> float:

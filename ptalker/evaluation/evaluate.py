@@ -17,10 +17,15 @@ Predictions are written to ``OUT/pred/<stem>.npy`` and scored by :func:`ptalker.
 ``plots``, ``OUT/plots/lve.png`` shows the per-sequence LVE and ``OUT/plots/lips/<stem>.png`` each
 sequence's lip opening against the ground truth (over its phoneme timeline when the data set has
 ``align/<stem>.json``; only for meshes whose masks pair the lip vertices, as the stand-in's do).
+
+A checkpoint with a phonetic channel reads (``phones``): ``transcript`` (default) the phones of
+the sequence's text force-aligned (the text of ``align/<stem>.json``; recognition where there is
+none), ``recognized`` recognized phones, ``none`` the audio alone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +37,7 @@ from ptalker.data.layout import load_vertex_sequence, vertices_path
 from ptalker.data.sampling import other_clip
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
-from ptalker.evaluation import STYLES
+from ptalker.evaluation import PHONES, STYLES
 from ptalker.evaluation.score import ScoreReport, score_folder
 from ptalker.fileio import atomic_directory, save_json, save_npy
 from ptalker.pipelines.animator import Style, load_model
@@ -50,10 +55,13 @@ class Evaluation:
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out: str | os.PathLike,
              split: str = "test", style: str = "reference", config: str | os.PathLike | None = None,
-             plots: bool = False, speaker: str | None = None) -> Evaluation:
-    """Predict ``split`` of the data set in ``data`` and score it (see module docstring)."""
+             plots: bool = False, speaker: str | None = None, phones: str = "transcript") -> Evaluation:
+    """Predict ``split`` of the data set in ``data`` and score it (see module docstring).
+    ``phones`` (one of PHONES) says what a checkpoint with a phonetic channel reads."""
     if style not in STYLES:
         raise PtalkerError(f"--style {style}: choose one of {', '.join(STYLES)}")
+    if phones not in PHONES:
+        raise PtalkerError(f"--phones {phones}: choose one of {', '.join(PHONES)}")
     if speaker is not None and style != "identity":
         raise PtalkerError(f"--speaker {speaker}: only with --style identity (it names the identity to use)")
     data, out = Path(data), Path(out)
@@ -61,14 +69,15 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     dataset = TalkingHeadDataset(data, get_dataset_spec("custom", config), split)
     if len(dataset) == 0:
         raise PtalkerError(f"{data}: split '{split}' has no sequences")
-    animator = load_model(checkpoint)
+    animator = load_model(checkpoint, phones=phones != "none")
     with atomic_directory(out / "pred") as pred_dir:  # replaced whole: no stale predictions are scored
         for index in range(len(dataset)):
-            _predict(animator, dataset, index, style, pred_dir, speaker)
+            _predict(animator, dataset, index, style, pred_dir, speaker, transcript=phones == "transcript")
     report = score_folder(out / "pred", data, dataset="custom", split=split, config=config)
     report.save_json(out / "scores.json")
     save_json(out / "evaluation.json", {"checkpoint": str(checkpoint or "default"), "data": str(data),
-                                        "split": split, "style": style, "speaker": speaker})
+                                        "split": split, "style": style, "speaker": speaker,
+                                        "phones": phones if animator.uses_phones or phones == "none" else "none"})
     evaluation = Evaluation(report, out / "pred", style)
     if plots:
         evaluation.plots = _plot(evaluation, dataset, animator.topology, animator.fps, out / "plots")
@@ -117,10 +126,18 @@ def choose_style(dataset: TalkingHeadDataset, index: int, style: str, speaker: s
     return None
 
 
+def _transcript(dataset: TalkingHeadDataset, stem: str) -> str | None:
+    """The text of sequence ``stem`` from ROOT/align/<stem>.json, when the data set has one."""
+    path = dataset.root / "align" / f"{stem}.json"
+    return json.loads(path.read_text()).get("text") if path.is_file() else None
+
+
 def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path,
-             speaker: str | None) -> None:
-    """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy``."""
+             speaker: str | None, transcript: bool) -> None:
+    """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy`` (``transcript``:
+    a phonetic channel reads the sequence's aligned text when the data set has it)."""
     item = dataset[index]
+    text = _transcript(dataset, item.name.stem) if transcript and animator.uses_phones else None
     result = animator.animate(item.audio.numpy(), choose_style(dataset, index, style, speaker),
-                              template=item.template.numpy())
+                              template=item.template.numpy(), text=text)
     save_npy(pred_dir / f"{item.name.stem}.npy", result.vertices)

@@ -26,11 +26,15 @@ import torch
 from torch import nn
 
 from ptalker.audio.encoder import AudioEncoder, AudioEncoderConfig
+from ptalker.errors import PtalkerError
 from ptalker.losses.alignment import grad_reverse
 from ptalker.models.decoder import MotionDecoder
 from ptalker.models.encoders import ContentEncoder, StyleEncoder
 from ptalker.models.mesh_graph import coarsen_mesh
 from ptalker.models.spatial import SpatialEncoder
+
+
+CONTENT_INPUTS = ("audio+phones", "phones")
 
 
 @dataclass
@@ -57,10 +61,17 @@ class PTalkerConfig:
     """Training speakers with an identity style embedding (0: none)."""
     phone_classes: int = 0
     """Width P of the phonetic channel (per-frame phone classes, :data:`ptalker.audio.phones.PHONE_CLASSES`):
-    0 for audio only. Its input layer starts at zero, so a checkpoint fine-tuned with it
-    begins as the audio-only one; frames without phones (None or zeros) are audio only."""
+    0 for audio only. Frames without phones (None or zeros) are audio only. (Its input layer
+    starts at random: started at zero, it barely grew in fine-tuning at the usual learning rate.)"""
     phone_dropout: float = 0.3
     """Training drops a clip's phones with this probability, so the audio-only path stays good."""
+    content_inputs: str = "audio+phones"
+    """What the content path reads outside training when phones are given: "audio+phones", or
+    "phones" (the audio features then feed only the style). Without phones it reads the audio."""
+    audio_dropout: float = 0.0
+    """Training hides the audio features from the content encoder of a clip that has phones with
+    this probability, so the phonetic channel learns to carry the motion by itself (the style
+    still reads the audio)."""
     motion_unit: float = 0.001
     """Mesh units per network unit: the network reads and writes offsets in millimetres when
     meshes are in metres (VOCASET, the stand-in)."""
@@ -94,6 +105,9 @@ class PTalker(nn.Module):
     def __init__(self, config: PTalkerConfig, template: np.ndarray, faces: np.ndarray,
                  graph_candidates: np.ndarray | None = None) -> None:
         super().__init__()
+        if config.content_inputs not in CONTENT_INPUTS:
+            raise PtalkerError(f"model.content_inputs '{config.content_inputs}': choose one of "
+                               f"{', '.join(CONTENT_INPUTS)}")
         self.config = config
         self.num_vertices = len(template)
         c = config
@@ -102,9 +116,6 @@ class PTalker(nn.Module):
         self.spatial = SpatialEncoder(graph, c.graph_dim, c.graph_layers, c.graph_heads, 1.0 / c.motion_unit)
         self.audio_content = ContentEncoder(self.audio_encoder.dim, c.content_dim, dropout=c.dropout)
         self.phone_input = nn.Linear(c.phone_classes, self.audio_encoder.dim) if c.phone_classes else None
-        if self.phone_input is not None:
-            nn.init.zeros_(self.phone_input.weight)
-            nn.init.zeros_(self.phone_input.bias)
         self.motion_content = ContentEncoder(c.graph_dim, c.content_dim, dropout=c.dropout)
         self.audio_style = StyleEncoder(self.audio_encoder.dim, c.style_dim, dropout=c.dropout)
         self.motion_style = StyleEncoder(c.graph_dim, c.style_dim, dropout=c.dropout)
@@ -130,7 +141,13 @@ class PTalker(nn.Module):
         content_input = features
         if self.phone_input is not None:  # no phones: all-zero classes, as phone dropout trains it
             phones = features.new_zeros((*features.shape[:2], self.config.phone_classes)) if phones is None else phones
-            content_input = features + self.phone_input(phones.to(features.dtype))
+            has_phones = phones.abs().sum(dim=(1, 2)) > 0  # (B,)
+            if self.training:
+                hide = has_phones & (torch.rand(len(phones), device=phones.device) < self.config.audio_dropout)
+            else:
+                hide = has_phones & (self.config.content_inputs == "phones")
+            content_input = content_input * (~hide)[:, None, None].to(features.dtype)
+            content_input = content_input + self.phone_input(phones.to(features.dtype))
         mu, logvar = self.audio_content(content_input, frame_mask)
         return Codes(mu, logvar, self.audio_style(features, frame_mask))
 

@@ -89,14 +89,19 @@ def test_silence_and_faint_hiss_are_pauses():
         assert all(p.is_pause for p in speech_timeline(silence, "hello world").phonemes)
 
 
-def test_phone_features_are_one_hot_classes_per_frame():
+def test_phone_features_share_each_frame_between_classes():
     from ptalker.audio.phones import PHONE_CLASSES, phone_features
     from ptalker.audio.timeline import Phoneme, Speech
 
     speech = Speech(np.zeros(0, np.float32), [Phoneme("_", 0, 0.0, 0.1, -1), Phoneme("m", 0, 0.1, 0.2, 0),
                                               Phoneme("A:", 0, 0.2, 0.4, 0)], [])
     features = phone_features(speech, 15, 30.0)  # frames past the timeline's end: pause
-    assert features.shape == (15, len(PHONE_CLASSES)) and (features.sum(axis=1) == 1).all()
-    names = [PHONE_CLASSES[i] for i in features.argmax(axis=1)]
-    assert names[:3] == ["pause"] * 3 and names[3:6] == ["bilabial"] * 3 and names[6:12] == ["open"] * 6
-    assert names[12:] == ["pause"] * 3
+    assert features.shape == (15, len(PHONE_CLASSES))
+    np.testing.assert_allclose(features.sum(axis=1), 1.0, atol=1e-6)
+    bilabial, open_vowel, pause = (PHONE_CLASSES.index(name) for name in ("bilabial", "open", "pause"))
+    # frame 3 spans [0.0833, 0.1167) s: half pause, half /m/; frame 4 is all /m/
+    np.testing.assert_allclose(features[3, [pause, bilabial]], [0.5, 0.5], atol=1e-5)
+    assert features[4, bilabial] == pytest.approx(1.0) and features[9, open_vowel] == pytest.approx(1.0)
+    assert features[14, pause] == pytest.approx(1.0)
+    short = Speech(np.zeros(0, np.float32), [Phoneme("p", 0, 0.10, 0.11, 0)], [])  # 10 ms, under a frame
+    assert phone_features(short, 5, 30.0)[:, bilabial].sum() == pytest.approx(0.3, abs=1e-5)

@@ -1,5 +1,5 @@
-"""The phonetic channel of PTalker: shapes, a zero start, masking of padded frames, and clips
-that keep one phone variant."""
+"""The phonetic channel of PTalker: shapes, what it feeds, audio dropout, masking of padded
+frames, and clips that keep one phone variant."""
 
 import dataclasses
 
@@ -19,20 +19,33 @@ def _model(standin_template, standin_model, phone_classes: int) -> PTalker:
     return PTalker(config, standin_template.astype(np.float32), standin_model.faces).eval()
 
 
-def test_channel_starts_at_zero_and_then_changes_the_content(standin_template, standin_model):
+def test_phones_change_the_content_not_the_style(standin_template, standin_model):
     model = _model(standin_template, standin_model, P)
+    assert model.uses_phones
     audio = torch.randn(2, 16000)
     phones = torch.zeros(2, 30, P)
     phones[:, :, 2] = 1.0  # all bilabial
     with torch.no_grad():
-        without = model.audio_codes(audio, 30).content_mu
-        fresh = model.audio_codes(audio, 30, phones=phones).content_mu
-        assert without.shape == (2, 30, model.config.content_dim)
-        assert torch.equal(without, fresh)  # zero-initialised: the audio-only network's output
-        model.phone_input.weight.normal_()
+        without = model.audio_codes(audio, 30)
+        zeros = model.audio_codes(audio, 30, phones=torch.zeros(2, 30, P))
         moved = model.audio_codes(audio, 30, phones=phones)
-        assert not torch.allclose(without, moved.content_mu)
-        assert torch.equal(model.audio_codes(audio, 30).style, moved.style)  # style reads audio only
+    assert without.content_mu.shape == (2, 30, model.config.content_dim)
+    assert torch.equal(without.content_mu, zeros.content_mu)  # no phones = all-zero classes (audio only)
+    assert not torch.allclose(without.content_mu, moved.content_mu)
+    assert torch.equal(without.style, moved.style)  # the style reads the audio only
+
+
+def test_audio_dropout_hides_the_audio_of_clips_with_phones_in_training(standin_template, standin_model):
+    model = _model(standin_template, standin_model, P)
+    model.config.audio_dropout = 1.0
+    model.train()
+    model.audio_content.body.drop.p = 0.0  # no ordinary dropout: compare outputs exactly
+    phones = torch.zeros(2, 30, P)
+    phones[0, :, 4] = 1.0  # clip 0 has phones, clip 1 none
+    first = model.audio_codes(torch.randn(2, 16000), 30, phones=phones).content_mu
+    second = model.audio_codes(torch.randn(2, 16000), 30, phones=phones).content_mu
+    assert torch.allclose(first[0], second[0], atol=1e-6)  # content from the phones alone
+    assert not torch.allclose(first[1], second[1])  # no phones: the audio stays
 
 
 def test_padded_frames_do_not_reach_real_ones(standin_template, standin_model):
@@ -67,3 +80,26 @@ def test_clips_keep_one_variant_or_none():
     picks = [pick_phones(phones, 0.3, rng)[0, 0].item() for _ in range(400)]
     shares = [picks.count(value) / 400 for value in (0.0, 1.0, 2.0)]
     assert abs(shares[0] - 0.3) < 0.07 and abs(shares[1] - 0.35) < 0.07 and abs(shares[2] - 0.35) < 0.07
+
+
+def test_phones_only_content_ignores_the_audio(standin_template, standin_model):
+    model = _model(standin_template, standin_model, P)
+    model.config.content_inputs = "phones"
+    phones = torch.zeros(1, 30, P)
+    phones[0, :, 8] = 1.0
+    with torch.no_grad():
+        first = model.audio_codes(torch.randn(1, 16000), 30, phones=phones)
+        second = model.audio_codes(torch.randn(1, 16000), 30, phones=phones)
+        assert torch.equal(first.content_mu, second.content_mu) and not torch.equal(first.style, second.style)
+        audio = torch.randn(1, 16000)  # without phones the content still reads the audio
+        assert not torch.equal(model.audio_codes(audio, 30).content_mu, first.content_mu)
+
+
+def test_unknown_content_inputs_is_a_clear_error(standin_template, standin_model):
+    import pytest
+
+    from ptalker.errors import PtalkerError
+
+    with pytest.raises(PtalkerError, match="content_inputs 'video': choose one of audio\\+phones, phones"):
+        PTalker(dataclasses.replace(tiny_ptalker_config(), phone_classes=P, content_inputs="video"),
+                standin_template.astype(np.float32), standin_model.faces)
