@@ -13,7 +13,8 @@ the mean over recordings.
 
 With ``--synthetic``, a second table: every checkpoint on the synthetic corpus's test split
 (reference-clip style, as benchmarks/quality.py): LVE and the share of /p b m/ sealed (gap < 1 mm),
-for a phonetic channel with aligned transcripts, recognized phones and the audio alone.
+for a phonetic channel with the corpus's own phone timelines, its texts aligned by pocketsphinx,
+recognized phones and the audio alone.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from ptalker.pipelines.animator import DEFAULT_CHECKPOINT, load_model
 from ptalker.pipelines.rules import RuleAnimator
 
 FACEFORMER = ROOT / "benchmarks" / "checkpoints" / "faceformer_standin.pt"
+AUDIO_ONLY = ROOT / "benchmarks" / "checkpoints" / "ptalker_audio_only.pt"
+"""The default checkpoint before the phonetic channel (configs/train/standin_default.yaml)."""
 
 
 def _systems(extra: list[str]):
@@ -46,7 +49,8 @@ def _systems(extra: list[str]):
     systems = {"rule-based, transcript": lambda text, audio, aligned, recognized: rules.animate_speech(aligned).vertices,
                "rule-based, recognized phones": lambda text, audio, aligned, recognized:
                rules.animate_speech(recognized).vertices}
-    checkpoints = {"ptalker default": DEFAULT_CHECKPOINT, "FaceFormer baseline": FACEFORMER}
+    checkpoints = {"ptalker (shipped)": DEFAULT_CHECKPOINT, "ptalker audio-only (previous)": AUDIO_ONLY,
+                   "FaceFormer baseline": FACEFORMER}
     checkpoints.update(dict(item.split("=", 1) for item in extra))
     for name, path in checkpoints.items():
         model, audio_only = load_model(path), load_model(path, phones=False)
@@ -79,7 +83,7 @@ def synthetic_rows(checkpoints: dict[str, Path], data: Path, out: Path) -> tuple
     """LVE and seal rate of each checkpoint on ``data``'s test split, per phone input."""
     sets, results, rows = head_face_sets(), {}, []
     for name, path in checkpoints.items():
-        inputs = ("transcript", "recognized", "none") if load_model(path).uses_phones else ("none",)
+        inputs = ("timeline", "transcript", "recognized", "none") if load_model(path).uses_phones else ("none",)
         for phones in inputs:
             label = name if len(inputs) == 1 else f"{name}, {phones if phones != 'none' else 'audio only'}"
             run = evaluate(path, data, out / f"{name}_{phones}".replace(" ", "_"), phones=phones)
@@ -135,7 +139,8 @@ def main() -> None:
     print(note)
     markdown, data = table + "\n\n" + note + "\n", {"note": note, "systems": results}
     if args.synthetic is not None:
-        checkpoints = {"ptalker default": DEFAULT_CHECKPOINT, **dict(item.split("=", 1) for item in args.checkpoint)}
+        checkpoints = {"ptalker (shipped)": DEFAULT_CHECKPOINT, "ptalker audio-only (previous)": AUDIO_ONLY,
+                       **dict(item.split("=", 1) for item in args.checkpoint)}
         data["synthetic"], synthetic_table = synthetic_rows({k: Path(v) for k, v in checkpoints.items()},
                                                             args.synthetic, args.out)
         print(synthetic_table)

@@ -370,8 +370,9 @@ def _add_evaluate_and_score(commands) -> None:
                                "(for subjects the checkpoint has not seen)")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for pred/ and scores.json")
     evaluate.add_argument("--phones", default=PHONES[0], choices=PHONES,
-                          help="what a checkpoint with a phonetic channel reads: the sequences' aligned texts "
-                               "(DATA/align/<stem>.json), recognized phones, or nothing (audio only)")
+                          help="what a checkpoint with a phonetic channel reads: the sequences' texts aligned, "
+                               "their own phone timelines (both from DATA/align/<stem>.json), recognized phones, "
+                               "or nothing (audio only)")
     evaluate.add_argument("--plots", action="store_true",
                           help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")
     score = _subcommand(commands, "score", _cmd_score, "LVE / FDD / MVE of a folder of predictions")

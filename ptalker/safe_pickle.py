@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 from ptalker.errors import PtalkerError, UnsafePickleError
 
@@ -68,6 +67,8 @@ def _resolve(module: str, name: str) -> Any | None:
     if module.startswith("numpy.dtypes") and name.endswith("DType"):
         return getattr(np.dtypes, name, None)
     if module in _SPARSE_MODULES and name in _SPARSE_NAMES:
+        import scipy.sparse  # here: every command imports this module, few read sparse matrices
+
         return getattr(scipy.sparse, name)
     if module == "chumpy" or module.startswith("chumpy."):
         return ChumpyStub

@@ -7,5 +7,5 @@ Importing this package is cheap: the CLI reads :data:`STYLES` and :data:`PHONES`
 
 STYLES = ("reference", "identity", "other", "neutral")
 """How ``ptalker evaluate`` conditions each prediction (see :mod:`ptalker.evaluation.evaluate`)."""
-PHONES = ("transcript", "recognized", "none")
+PHONES = ("transcript", "timeline", "recognized", "none")
 """What a checkpoint with a phonetic channel reads in ``ptalker evaluate`` (see :mod:`ptalker.evaluation.evaluate`)."""

@@ -20,7 +20,8 @@ sequence's lip opening against the ground truth (over its phoneme timeline when 
 
 A checkpoint with a phonetic channel reads (``phones``): ``transcript`` (default) the phones of
 the sequence's text force-aligned (the text of ``align/<stem>.json``; recognition where there is
-none), ``recognized`` recognized phones, ``none`` the audio alone.
+none), ``timeline`` the data set's own phone timeline (``align/<stem>.json``'s phonemes, as the
+synthetic corpus has them), ``recognized`` recognized phones, ``none`` the audio alone.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ptalker.audio.timeline import Speech
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.layout import load_vertex_sequence, vertices_path
 from ptalker.data.sampling import other_clip
@@ -72,7 +74,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     animator = load_model(checkpoint, phones=phones != "none")
     with atomic_directory(out / "pred") as pred_dir:  # replaced whole: no stale predictions are scored
         for index in range(len(dataset)):
-            _predict(animator, dataset, index, style, pred_dir, speaker, transcript=phones == "transcript")
+            _predict(animator, dataset, index, style, pred_dir, speaker, phones)
     report = score_folder(out / "pred", data, dataset="custom", split=split, config=config)
     report.save_json(out / "scores.json")
     save_json(out / "evaluation.json", {"checkpoint": str(checkpoint or "default"), "data": str(data),
@@ -126,18 +128,22 @@ def choose_style(dataset: TalkingHeadDataset, index: int, style: str, speaker: s
     return None
 
 
-def _transcript(dataset: TalkingHeadDataset, stem: str) -> str | None:
-    """The text of sequence ``stem`` from ROOT/align/<stem>.json, when the data set has one."""
+def _phone_input(dataset: TalkingHeadDataset, stem: str, phones: str) -> dict:
+    """The ``text`` or ``timeline`` keyword of :meth:`Animator.animate` that ``phones`` asks for
+    sequence ``stem`` (from ROOT/align/<stem>.json when the data set has it; else none: recognition)."""
     path = dataset.root / "align" / f"{stem}.json"
-    return json.loads(path.read_text()).get("text") if path.is_file() else None
+    data = json.loads(path.read_text()) if path.is_file() and phones in ("transcript", "timeline") else {}
+    if phones == "timeline" and data.get("phonemes"):
+        return {"timeline": Speech.from_json(data)}
+    return {"text": data["text"]} if phones == "transcript" and data.get("text") else {}
 
 
 def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path,
-             speaker: str | None, transcript: bool) -> None:
-    """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy`` (``transcript``:
-    a phonetic channel reads the sequence's aligned text when the data set has it)."""
+             speaker: str | None, phones: str) -> None:
+    """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy`` (``phones``: what
+    a phonetic channel reads, one of PHONES)."""
     item = dataset[index]
-    text = _transcript(dataset, item.name.stem) if transcript and animator.uses_phones else None
+    inputs = _phone_input(dataset, item.name.stem, phones) if animator.uses_phones else {}
     result = animator.animate(item.audio.numpy(), choose_style(dataset, index, style, speaker),
-                              template=item.template.numpy(), text=text)
+                              template=item.template.numpy(), **inputs)
     save_npy(pred_dir / f"{item.name.stem}.npy", result.vertices)

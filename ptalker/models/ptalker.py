@@ -65,6 +65,9 @@ class PTalkerConfig:
     starts at random: started at zero, it barely grew in fine-tuning at the usual learning rate.)"""
     phone_dropout: float = 0.3
     """Training drops a clip's phones with this probability, so the audio-only path stays good."""
+    recognized_phones: float = 0.5
+    """Of the training clips that keep phones, this share gets the recognized ones, the others
+    the true ones (:mod:`ptalker.data.phones`)."""
     content_inputs: str = "audio+phones"
     """What the content path reads outside training when phones are given: "audio+phones", or
     "phones" (the audio features then feed only the style). Without phones it reads the audio."""

@@ -4,13 +4,17 @@ Every frame's vertex offsets (from the subject's template) are read at the nodes
 mesh graph (:mod:`ptalker.models.mesh_graph`); GATv2 layers (torch_geometric) let each node
 attend to its neighbours, and an attention pooling with a learned query turns the nodes into
 one feature vector per frame.
+
+torch_geometric is imported when an encoder is built, not with this module: any import from it
+loads the whole package (its __init__ imports every subpackage, the LLM modules and transformers
+included), seconds that code without a PTalker network (the FaceFormer baseline, importers of
+ptalker.models) need not pay.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import GATv2Conv
 
 from ptalker.models.mesh_graph import MeshGraph
 
@@ -33,6 +37,8 @@ class SpatialEncoder(nn.Module):
 
     def __init__(self, graph: MeshGraph, dim: int = 64, layers: int = 2, heads: int = 4,
                  offset_scale: float = 100.0) -> None:
+        from torch_geometric.nn import GATv2Conv
+
         super().__init__()
         # saved with the weights: a checkpoint carries the graph it was trained with
         self.register_buffer("sample_ids", torch.as_tensor(graph.sample_ids))

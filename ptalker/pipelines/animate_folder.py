@@ -20,6 +20,7 @@ from ptalker.fileio import load_npy
 from ptalker.pipelines.animator import Style, load_model
 from ptalker.pipelines.outputs import write_outputs
 from ptalker.pipelines.streaming import StreamSettings, split_chunks
+from ptalker.render.gl_platform import probe_ahead
 
 
 @dataclass
@@ -60,6 +61,8 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     if strength != 1.0 and speaker is None and not style_audio:
         raise PtalkerError(f"--strength {strength:g}: scales a style, but none was given; add --speaker or "
                            "--style-audio/--style-motion, or leave --strength out")
+    if video:
+        probe_ahead()  # finds the OpenGL platform on another core while the model loads
     animator = load_model(checkpoint, phones=phones)
     if style_audio:
         motion = load_npy(style_motion)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ptalker.audio.io import check_waveform, load_audio
+from ptalker.audio.timeline import Speech
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
 from ptalker.mesh.face_sets import rigid_region_ids
@@ -137,26 +138,31 @@ class Animator:
 
     @torch.no_grad()
     def animate(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
-                template: np.ndarray | None = None, text: str | None = None) -> Animation:
+                template: np.ndarray | None = None, text: str | None = None,
+                timeline: Speech | None = None) -> Animation:
         """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
         speaker id, or None for the neutral style) on ``template`` (V, 3) (default: the
-        checkpoint's mesh); ``text``, what is said, aligns the phones of a phonetic channel
-        (ignored by audio-only checkpoints)."""
+        checkpoint's mesh); ``text``, what is said, aligns the phones of a phonetic channel, or
+        ``timeline`` gives them (any espeak-symbol timeline on the audio's clock); both are
+        ignored by audio-only checkpoints."""
         source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
         if isinstance(audio, (str, os.PathLike)):
             audio = load_audio(audio)
         audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
         vector, base = self._style_and_base(style, template)
         num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
-        phones = self._phones(audio, text, source, num_frames) if self.uses_phones else None
+        phones = self._phones(audio, text, timeline, source, num_frames) if self.uses_phones else None
         offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
         return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
 
-    def _phones(self, audio: np.ndarray, text: str | None, source: str, num_frames: int) -> torch.Tensor:
-        """(T, P) phonetic-channel features of ``audio`` (aligned ``text``, else recognized)."""
+    def _phones(self, audio: np.ndarray, text: str | None, timeline: Speech | None, source: str,
+                num_frames: int) -> torch.Tensor:
+        """(T, P) phonetic-channel features of ``audio``: of ``timeline`` when given, else of the
+        aligned ``text``, else of recognized phones."""
         from ptalker.audio.phones import phone_features, speech_timeline
+        from ptalker.data.phones import canonical_timeline
 
-        speech = speech_timeline(audio, text, source)
+        speech = canonical_timeline(timeline) if timeline is not None else speech_timeline(audio, text, source)
         return torch.from_numpy(phone_features(speech, num_frames, self.fps))
 
     def stream(self, chunks: Iterable[np.ndarray], style: Style | str | None = None,

@@ -8,6 +8,8 @@ is made once per process, before anything imports OpenGL:
 - otherwise the platforms in :data:`PLATFORM_ORDER` are tried in a short-lived subprocess
   (EGL first, then OSMesa) and the first one that creates a context is used. A failed
   attempt cannot poison this process: a platform cannot be switched after OpenGL is loaded.
+  A probe takes about a second; :func:`probe_ahead` starts the first one early, in the
+  background, for callers with other work to do before they render.
 
 pyrender 0.1.45 also uses ``np.infty``, which numpy 2 removed: it is aliased before import.
 """
@@ -34,15 +36,41 @@ _PROBE = ("import numpy as np; np.infty = np.inf; import pyrender; "
 _PYOPENGL_NAMES = {"EGLPlatform": "egl", "OSMesaPlatform": "osmesa"}
 
 
+_AHEAD: dict[str, subprocess.Popen] = {}
+"""Probes started by :func:`probe_ahead`, by platform, until :func:`_context_works` collects them."""
+
+
+def _start_probe(platform: str) -> subprocess.Popen:
+    """The subprocess that tries a ``platform`` context (exit status 0: it works)."""
+    return subprocess.Popen([sys.executable, "-c", _PROBE], env={**os.environ, PLATFORM_ENV: platform},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _context_works(platform: str) -> bool:
     """Whether pyrender can create an offscreen context with ``platform`` (in a subprocess)."""
-    env = {**os.environ, PLATFORM_ENV: platform}
     try:
-        done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
-                              timeout=PROBE_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        probe = _AHEAD.pop(platform, None) or _start_probe(platform)
+    except OSError:
         return False
-    return done.returncode == 0
+    try:
+        return probe.wait(timeout=PROBE_TIMEOUT_S) == 0
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.wait()
+        return False
+
+
+def probe_ahead() -> None:
+    """Start probing the first platform of :data:`PLATFORM_ORDER` in the background, unless the
+    platform is set or being probed already: :func:`choose_gl_platform` then finds the answer
+    ready. For callers that render after seconds of other work on one core (``ptalker animate
+    --video`` loads its model meanwhile)."""
+    if os.environ.get(PLATFORM_ENV) or "OpenGL.platform" in sys.modules or _AHEAD:
+        return
+    try:
+        _AHEAD[PLATFORM_ORDER[0]] = _start_probe(PLATFORM_ORDER[0])
+    except OSError:
+        pass  # choose_gl_platform tries again and reports
 
 
 def _loaded_platform() -> str | None:

@@ -1,18 +1,21 @@
 """The default backend: pyrender offscreen (EGL or OSMesa, see :mod:`ptalker.render.gl_platform`).
 
-Speed on a CPU rasteriser comes from three things (benchmarks/render_speed.py measures them):
+Speed on a CPU rasteriser comes from four things (benchmarks/render_speed.py measures them):
 
 - the mesh is made once; each frame writes positions, normals and colours into its existing
   vertex buffer (``glBufferSubData`` on the interleaved buffer pyrender created) instead of
   building and uploading a new pyrender Mesh;
 - :mod:`ptalker.render.clay_shader` replaces pyrender's physically based shader;
 - multisampling is off unless ``RenderSettings.msaa_samples`` asks for it (EGL only; pyrender
-  hard-codes 4 samples, the renderbuffers are re-allocated with the requested count).
+  hard-codes 4 samples, the renderbuffers are re-allocated with the requested count);
+- only the colour image is read back: pyrender also reads the depth buffer of every frame and
+  converts it to linear depth (about an eighth of a 512x512 frame's time), which nothing here uses.
 
 This reaches into pyrender 0.1.45 internals (``OffscreenRenderer._renderer``/``_platform``,
-``Primitive._buffers``, ``Renderer._program_cache`` and its main framebuffer); the tests check
-that an updated frame matches one rendered from scratch. Closing a renderer on EGL destroys its
-context without pyrender's ``eglTerminate``, which would break every other renderer alive.
+``Primitive._buffers``, ``Renderer._program_cache``, its main framebuffer and read-back methods);
+the tests check that an updated frame matches one rendered from scratch and that the colour-only
+read-back gives pyrender's image. Closing a renderer on EGL destroys its context without
+pyrender's ``eglTerminate``, which would break every other renderer alive.
 """
 
 from __future__ import annotations
@@ -57,6 +60,20 @@ def _destroy_egl_context(platform) -> None:
         EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
         EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
         platform._egl_context = None
+
+
+def _read_color(renderer, scene, flags) -> tuple[np.ndarray, None]:
+    """pyrender's ``Renderer._read_main_framebuffer`` (EGL: offscreen framebuffers) without the
+    depth image: ((H, W, 3) uint8 colour, None)."""
+    from OpenGL import GL
+
+    width, height = renderer._main_fb_dims
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb_ms)
+    GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, renderer._main_fb)
+    GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, renderer._main_fb)
+    color = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+    return np.flip(np.frombuffer(color, np.uint8).reshape(height, width, 3), axis=0), None
 
 
 def _shader_cache(pyrender, settings: RenderSettings, shader_dir: Path):
@@ -108,7 +125,10 @@ class PyrenderRenderer(Renderer):
                                "try PYOPENGL_PLATFORM=osmesa or PYOPENGL_PLATFORM=egl") from None
         if hasattr(self._offscreen._platform, "_egl_context"):
             self._offscreen._platform.delete_context = functools.partial(_destroy_egl_context, self._offscreen._platform)
-        self._offscreen._renderer._program_cache = _shader_cache(pyrender, settings, Path(self._shader_dir.name))
+        renderer = self._offscreen._renderer
+        renderer._program_cache = _shader_cache(pyrender, settings, Path(self._shader_dir.name))
+        renderer._read_main_framebuffer = functools.partial(_read_color, renderer)  # EGL
+        renderer.read_depth_buf = lambda: None  # OSMesa reads the window's buffers
         self._set_msaa_samples(settings.msaa_samples)
 
     def _set_msaa_samples(self, samples: int) -> None:

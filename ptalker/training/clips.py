@@ -35,12 +35,13 @@ def stabilized(item: SequenceItem, rigid: np.ndarray | None) -> SequenceItem:
     return dataclasses.replace(item, vertices=torch.from_numpy(aligned.astype(np.float32)))
 
 
-def pick_phones(phones: torch.Tensor, dropout: float, rng: np.random.Generator) -> torch.Tensor:
-    """(T, P) from an item's (2, T, P) phone features: zeros with probability ``dropout`` (the
-    audio-only path), else the recognized or the aligned variant, each half of the time."""
+def pick_phones(phones: torch.Tensor, dropout: float, recognized: float, rng: np.random.Generator) -> torch.Tensor:
+    """(T, P) from an item's (2, T, P) phone features (recognized, true): zeros with probability
+    ``dropout`` (the audio-only path), else the recognized variant with probability
+    ``recognized``, else the true one."""
     if rng.random() < dropout:
         return torch.zeros_like(phones[0])
-    return phones[int(rng.integers(0, 2))]
+    return phones[0] if rng.random() < recognized else phones[1]
 
 
 def prepare_clip(item: SequenceItem, config: TrainConfig, fps: float, rng: np.random.Generator,
@@ -49,7 +50,8 @@ def prepare_clip(item: SequenceItem, config: TrainConfig, fps: float, rng: np.ra
     with probability ``config.augment_p``, one of its phone variants kept (:func:`pick_phones`)."""
     item = stabilized(crop(item, config.max_frames, fps, rng), rigid)
     if item.phones is not None:
-        item = dataclasses.replace(item, phones=pick_phones(item.phones, config.model.phone_dropout, rng))
+        model = config.model
+        item = dataclasses.replace(item, phones=pick_phones(item.phones, model.phone_dropout, model.recognized_phones, rng))
     if rng.random() < config.augment_p:
         item = dataclasses.replace(item, audio=torch.from_numpy(augment(item.audio.numpy(), rng, config.augment)))
     return item

@@ -149,6 +149,31 @@ def test_mesh_sequence_round_trip(tmp_path, mesh, vertices, fmt, atol):
                     "faces": len(mesh.faces), "pattern": f"frame_%04d.{fmt}"}
 
 
+def _trimesh_obj(frame: np.ndarray, faces: np.ndarray) -> bytes:
+    """What the OBJ writer wrote before it formatted with numpy: trimesh's export, 8 decimals."""
+    mesh = trimesh.Trimesh(frame, faces, process=False)
+    return trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_color=False,
+                                           include_texture=False, digits=8).encode()
+
+
+def test_obj_frames_are_the_bytes_trimesh_writes(tmp_path, mesh, vertices):
+    out = write_mesh_sequence(vertices[:3], mesh.faces, tmp_path / "frames", FPS)
+    for index in range(3):
+        assert (out / frame_name(index, 3)).read_bytes() == _trimesh_obj(vertices[index], mesh.faces)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-4, 0.1, 1.0, 37.0, 1e4, 1e8, 5e8, 1e11])
+def test_obj_vertex_lines_read_as_printf_does(scale):
+    """Every size of number (the largest through Python's own formatting), signs, -0.0, numbers
+    that round to -0.00000000, and exact ties (1/512 and 3/512 end in ...5 at the 9th decimal:
+    rounded half to even, as '%.8f' does)."""
+    rng = np.random.default_rng(3)
+    frame = (rng.normal(size=(500, 3)) * scale).astype(np.float32)
+    frame[:3] = [[-0.0, 0.0, 1 / 512], [3 / 512, -3 / 512, -1e-12], [0.5e-8, -1.5e-8, 2.5e-8]]
+    expected = "".join("v %.8f %.8f %.8f\n" % tuple(map(float, row)) for row in frame).encode()
+    assert mesh_sequence.obj_vertex_lines(frame) == expected
+
+
 def test_frame_names_widen_for_long_sequences():
     assert frame_name(7, 10) == "frame_0007.obj"
     assert frame_name(7, 12_345, "ply") == "frame_00007.ply"
@@ -228,12 +253,12 @@ def test_failed_sequence_write_keeps_the_old_folder(tmp_path, mesh, vertices, mo
     before = sorted(p.name for p in out.iterdir())
     calls = []
 
-    def fail_on_third(frame_mesh):
+    def fail_on_third(frame):
         calls.append(1)
         if len(calls) == 3:
             raise OSError("disk full")
         return b""
-    monkeypatch.setitem(mesh_sequence.ENCODERS, "obj", fail_on_third)
+    monkeypatch.setitem(mesh_sequence.ENCODERS, "obj", lambda faces: fail_on_third)
     with pytest.raises(OSError, match="disk full"):
         write_mesh_sequence(vertices, mesh.faces, out, FPS)
     assert sorted(p.name for p in out.iterdir()) == before and [p.name for p in tmp_path.iterdir()] == ["frames"]

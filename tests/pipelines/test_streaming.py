@@ -151,7 +151,7 @@ def animator():
 
     if not DEFAULT_CHECKPOINT.is_file():
         pytest.skip("no shipped checkpoint in this checkout")
-    return load_model()
+    return load_model(phones=False)  # streaming runs the audio-only path: compare like with like
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_animate_stream_cli(animator, speech, tmp_path, capsys, monkeypatch):
     from ptalker.cli import main
     from ptalker.pipelines import animate_folder
 
-    def cached(checkpoint=None):
+    def cached(checkpoint=None, phones=True):
         assert checkpoint is None
         return animator
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import trimesh
 from helpers import assert_allclose
 
 from ptalker.errors import PtalkerError
-from ptalker.render import RenderSettings, available_backends, error_colors, get_renderer, mesh_bounds
+from ptalker.render import RenderSettings, available_backends, error_colors, get_renderer, gl_platform, mesh_bounds
 from ptalker.render.colors import CompareOverlay, color_table, nice_ceiling
 from ptalker.render.normals import VertexNormals
 from ptalker.render.settings import frame_camera
@@ -88,6 +89,18 @@ def test_updated_buffers_match_a_fresh_renderer(renderer, sphere, settings):
     assert_allclose(updated, expected, atol=1, what="in-place update vs fresh renderer")
 
 
+def test_color_only_read_back_matches_pyrenders(renderer, sphere):
+    vertices = sphere[0]
+    ours = renderer.render(vertices)
+    gl_renderer = renderer._offscreen._renderer
+    replaced = {name: gl_renderer.__dict__.pop(name) for name in ("_read_main_framebuffer", "read_depth_buf")}
+    try:
+        theirs = renderer.render(vertices)  # pyrender's own: colour and depth
+    finally:
+        gl_renderer.__dict__.update(replaced)
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_settings_vertex_colors_per_frame(sphere):
     vertices, faces = sphere
     colors = np.stack([np.full((len(vertices), 3), 0.8), np.tile(RED, (len(vertices), 1))])  # (T, V, 3)
@@ -112,6 +125,18 @@ def test_renderer_rejects_bad_input(renderer, sphere):
         renderer.render(sphere[0], np.zeros((3, 3)))
     with pytest.raises(PtalkerError, match="made for 162 vertices"):
         renderer.render(np.concatenate([sphere[0], sphere[0]]))
+
+
+def test_a_probe_started_ahead_is_the_one_collected(monkeypatch):
+    monkeypatch.delenv(gl_platform.PLATFORM_ENV, raising=False)
+    monkeypatch.delitem(sys.modules, "OpenGL.platform", raising=False)
+    monkeypatch.setattr(gl_platform, "_PROBE", "raise SystemExit(3)")
+    gl_platform.probe_ahead()
+    gl_platform.probe_ahead()  # one probe at a time
+    probe = gl_platform._AHEAD[gl_platform.PLATFORM_ORDER[0]]
+    assert len(gl_platform._AHEAD) == 1
+    assert not gl_platform._context_works(gl_platform.PLATFORM_ORDER[0])
+    assert probe.returncode == 3 and not gl_platform._AHEAD
 
 
 def test_registry_lists_and_rejects():
