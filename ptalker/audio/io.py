@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import scipy.signal
 import soundfile
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
@@ -40,6 +39,8 @@ def resample(audio: np.ndarray, rate_hz: int, target_rate_hz: int = AUDIO_SAMPLE
     if rate_hz == target_rate_hz:
         return np.asarray(audio, dtype=np.float32)
     divisor = math.gcd(int(rate_hz), int(target_rate_hz))
+    import scipy.signal  # imported here: about 0.35 s that 16 kHz input never needs
+
     out = scipy.signal.resample_poly(audio, target_rate_hz // divisor, rate_hz // divisor)
     return out.astype(np.float32)
 
