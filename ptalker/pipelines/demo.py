@@ -50,10 +50,10 @@ def run_demo(out_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = 
                   reference_motion=reference["vertices"].astype(np.float32),
                   reference_template=reference["template"])
     animator = load_model(checkpoint)
-    result = animator.animate(DEMO_DIR / "sample.wav", style, template=reference["template"])
+    speech = read_timeline(DEMO_DIR / "sample_timeline.json")  # espeak's phone times: the phonetic channel's input
+    result = animator.animate(DEMO_DIR / "sample.wav", style, template=reference["template"], timeline=speech)
     write_outputs(result.vertices, result.faces, result.fps, out_dir, DEMO_DIR / "sample.wav", ("obj", "glb"),
                   video=True)
-    speech = read_timeline(DEMO_DIR / "sample_timeline.json")
     masks = animator.topology.masks
     plot_lip_opening(result.vertices, out_dir / "lip_opening.png", FaceSets.from_masks(masks.all, masks.source),
                      result.fps, template=reference["template"], phonemes=phoneme_spans(speech),
