@@ -90,7 +90,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             style_template=args.style_template, strength=args.strength,
                             formats=args.format, video=args.video,
                             stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
-                            text=_transcript(args), phones=not args.audio_only))
+                            text=_transcript(args), phones=not args.audio_only, rules=args.rules))
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
@@ -304,6 +304,9 @@ def _add_train_and_animate(commands) -> None:
     _transcript_options(animate)
     animate.add_argument("--audio-only", action="store_true",
                          help="do not feed a checkpoint's phonetic channel the speech's phones (no pocketsphinx)")
+    animate.add_argument("--rules", action="store_true",
+                         help="the rule-based animator instead of a network: phones -> visemes -> vertices, "
+                              "the corpus's average style, head still")
     animate.add_argument("--stream", action="store_true",
                          help="feed the audio in chunks as a live source would; frames come out as soon as "
                               "they are determined (prints the latency)")

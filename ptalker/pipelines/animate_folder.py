@@ -45,12 +45,13 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
                       strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
                       video: bool = False, stream_chunk_s: float | None = None, text: str | None = None,
-                      phones: bool = True) -> AnimateReport:
+                      phones: bool = True, rules: bool = False) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
     ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`). With ``stream_chunk_s``
     the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
     would, with the default :class:`StreamSettings` (audio only). ``text``: what is said (aligns
-    the phones of a phonetic channel); ``phones=False``: audio only."""
+    the phones of a phonetic channel); ``phones=False``: audio only. ``rules``: the rule-based
+    animator (:mod:`ptalker.pipelines.rules`) instead of a network: no style, no streaming."""
     if speaker is not None and (style_audio or style_motion):
         raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
     if bool(style_audio) != bool(style_motion):
@@ -61,6 +62,14 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     if strength != 1.0 and speaker is None and not style_audio:
         raise PtalkerError(f"--strength {strength:g}: scales a style, but none was given; add --speaker or "
                            "--style-audio/--style-motion, or leave --strength out")
+    if rules:
+        chosen = [flag for flag, given in (("--checkpoint", checkpoint), ("--speaker", speaker),
+                                           ("--style-audio", style_audio), ("--stream", stream_chunk_s),
+                                           ("--audio-only", not phones)) if given]
+        if chosen:
+            raise PtalkerError(f"--rules: animates from phones with the corpus's average style; leave out "
+                               f"{', '.join(chosen)}")
+        return _animate_by_rules(audio, out, formats, video, text)
     if video:
         probe_ahead()  # finds the OpenGL platform on another core while the model loads
     animator = load_model(checkpoint, phones=phones)
@@ -82,3 +91,15 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
         latency = StreamSettings().latency_s(stream_chunk_s, animator.fps)
     written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
     return AnimateReport(Path(out), len(vertices), animator.fps, written, latency)
+
+
+def _animate_by_rules(audio: str | os.PathLike, out: str | os.PathLike, formats, video: bool,
+                      text: str | None) -> AnimateReport:
+    """``ptalker animate --rules``: the rule-based animator's vertices written as a model's are."""
+    from ptalker.pipelines.rules import RuleAnimator
+
+    if video:
+        probe_ahead()
+    animation = RuleAnimator().animate(audio, text=text)
+    written = write_outputs(animation.vertices, animation.faces, animation.fps, out, audio, formats, video)
+    return AnimateReport(Path(out), len(animation.vertices), animation.fps, written)

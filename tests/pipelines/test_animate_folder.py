@@ -94,3 +94,16 @@ def test_strength_with_a_speaker(tiny_trained, speech_wav, tmp_path):
     assert main(["animate", str(speech_wav), "--out", str(out), "--checkpoint", str(tiny_trained.checkpoint),
                  "--speaker", "S01", "--strength", "0.5", "--format", "npy"]) == 0
     assert np.load(out / "vertices.npy").shape[0] == 15  # 0.5 s at 30 fps
+
+
+def test_rules_animate_without_a_network_and_refuse_style_options(tmp_path, capsys):
+    from pathlib import Path
+
+    wav = Path(__file__).parents[1] / "audio" / "data" / "arctic_a0009.wav"
+    assert main(["animate", str(wav), "--out", str(tmp_path / "r"), "--rules", "--format", "npy",
+                 "--text", "He turned sharply, and faced Gregson across the table."]) == 0
+    vertices = np.load(tmp_path / "r" / "vertices.npy")
+    assert vertices.shape[0] == 93 and np.isfinite(vertices).all()
+    assert main(["animate", str(wav), "--out", str(tmp_path / "s"), "--rules", "--speaker", "S01"]) == 2
+    assert "--rules: animates from phones with the corpus's average style; leave out --speaker" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
