@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from ptalker import __version__
@@ -416,8 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as the CLI prints them: one line, no source code."""
+    return f"ptalker: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 user error)."""
+    warnings.formatwarning = _one_line_warning
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
