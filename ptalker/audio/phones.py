@@ -12,6 +12,8 @@ seconds on the waveform's clock (pocketsphinx works in 10 ms frames).
 - :func:`recognize_phones` decodes phones with the phone language model (no words).
 - :func:`speech_timeline` picks: alignment when a transcript is given and it fits the audio,
   else recognition (with a one-line warning saying why).
+- :func:`phone_features` turns a timeline into PTalker's phonetic-channel input: per frame, the
+  share of each :data:`PHONE_CLASSES` sound class (:data:`SOUND_CLASS`).
 """
 
 from __future__ import annotations
