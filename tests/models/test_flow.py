@@ -1,0 +1,100 @@
+"""Flow matching over motion: the velocity field, its loss, and the guided ODE sampler."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from ptalker.errors import PtalkerError
+from ptalker.models.flow import FlowConfig, VelocityField, flow_matching_loss
+from ptalker.pipelines.flow_sampling import SamplerSettings, guided_velocity, sample_motion
+
+CONFIG = FlowConfig(motion_dim=6, audio_dim=5, dim=32, layers=2, heads=2, ff=64, window=8, dropout=0.0)
+B, T = 2, 20
+
+
+@pytest.fixture(scope="module")
+def field():
+    torch.manual_seed(0)
+    return VelocityField(CONFIG).eval()
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    generator = torch.Generator().manual_seed(1)
+    audio = torch.randn(B, T, CONFIG.audio_dim, generator=generator)
+    prompt = torch.randn(B, T, CONFIG.motion_dim, generator=generator)
+    known = torch.zeros(B, T, dtype=torch.bool)
+    known[:, :6] = True  # the first 6 frames are the in-context prompt
+    return audio, prompt * known[..., None], known
+
+
+def test_velocity_shapes_and_prompt_frames_ignore_x(field, inputs):
+    audio, prompt, known = inputs
+    x = torch.randn(B, T, CONFIG.motion_dim)
+    other = x.clone()
+    other[:, :6] = 100.0  # only the noisy state of prompt frames changes
+    t = torch.full((B,), 0.3)
+    with torch.no_grad():
+        v = field(x, t, audio, prompt, known)
+        assert v.shape == (B, T, CONFIG.motion_dim)
+        assert torch.allclose(v, field(other, t, audio, prompt, known), atol=1e-6)
+
+
+def test_guidance_knobs_reduce_to_the_plain_conditions(field, inputs):
+    audio, prompt, known = inputs
+    x, t = torch.randn(B, T, CONFIG.motion_dim), torch.full((B,), 0.5)
+    with torch.no_grad():
+        full = field(x, t, audio, prompt, known)
+        null = field(x, t, torch.zeros_like(audio), prompt, torch.zeros_like(known))
+        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 1.0, 1.0), full, atol=1e-5)
+        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 0.0, 0.0), null, atol=1e-5)
+
+
+def test_prompt_frames_come_back_unchanged_and_seeds_repeat(field, inputs):
+    audio, prompt, known = inputs
+    settings = SamplerSettings(steps=4, seed=3)
+    first = sample_motion(field, audio, prompt, known, settings)
+    assert torch.equal(first[:, :6], prompt[:, :6])
+    assert torch.equal(first, sample_motion(field, audio, prompt, known, settings))  # bit for bit
+    assert not torch.equal(first, sample_motion(field, audio, prompt, known, dataclasses.replace(settings, seed=4)))
+    cold = dataclasses.replace(settings, temperature=0.0)
+    assert torch.equal(sample_motion(field, audio, prompt, known, cold),
+                       sample_motion(field, audio, prompt, known, dataclasses.replace(cold, seed=9)))
+
+
+def test_more_steps_approach_a_fine_solution(field, inputs):
+    audio, prompt, known = inputs
+    fine = sample_motion(field, audio, prompt, known, SamplerSettings(steps=200, solver="midpoint"))
+    # (an untrained field; the time embedding is slow enough for few-step solvers to follow it)
+    distances = [(sample_motion(field, audio, prompt, known, SamplerSettings(steps=n, solver=solver)) - fine).norm()
+                 for solver in ("euler", "midpoint") for n in (2, 5, 10, 20)]
+    for per_solver in (distances[:4], distances[4:]):
+        assert all(a > b for a, b in zip(per_solver, per_solver[1:])), per_solver
+
+
+def test_loss_scores_only_the_frames_to_generate(field, inputs):
+    audio, prompt, known = inputs
+    x1 = torch.randn(B, T, CONFIG.motion_dim, generator=torch.Generator().manual_seed(2))
+    frame_mask = torch.ones(B, T, dtype=torch.bool)
+    frame_mask[:, -3:] = False  # padding
+    with torch.no_grad():
+        loss = flow_matching_loss(field, x1, audio, known, frame_mask, torch.Generator().manual_seed(0))
+        generator = torch.Generator().manual_seed(0)  # the same draws, by hand
+        noise, t = torch.randn(x1.shape, generator=generator), torch.rand(B, generator=generator)
+        x_t = (1 - t[:, None, None]) * noise + t[:, None, None] * x1
+        error = (field(x_t, t, audio, x1 * known[..., None], known) - (x1 - noise)).square()  # (B, T, D)
+    scored = ~known & frame_mask  # (B, T): neither prompt nor padding
+    assert loss.item() == pytest.approx(error[scored].mean().item(), rel=1e-5)
+    assert error[~scored].mean().item() != pytest.approx(loss.item(), rel=1e-3)  # the rest would differ
+
+
+def test_bad_knobs_are_clear_errors():
+    with pytest.raises(PtalkerError, match="--solver rk4: choose one of euler, midpoint"):
+        SamplerSettings(solver="rk4").check()
+    with pytest.raises(PtalkerError, match="--steps 0"):
+        SamplerSettings(steps=0).check()
+    with pytest.raises(PtalkerError, match="--cfg-style nan"):
+        SamplerSettings(cfg_style=float("nan")).check()
+    with pytest.raises(PtalkerError, match="--temperature -1.0"):
+        SamplerSettings(temperature=-1.0).check()
