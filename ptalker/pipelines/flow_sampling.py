@@ -1,4 +1,6 @@
-"""Sampling motion from a flow-matching velocity field (:mod:`ptalker.models.flow`).
+"""Sampling motion from a flow-matching velocity field (:mod:`ptalker.models.flow`), and
+generating a talker's offsets with a reference clip as the in-context prompt
+(:func:`generate_offsets`, :mod:`ptalker.models.flow_talker`).
 
 The ODE dx/dt = v(x, t) is integrated from t = 0 (noise scaled by ``temperature``) to t = 1
 (motion) in ``steps`` equal steps, by Euler or by the midpoint rule. Each velocity is guided by
@@ -21,6 +23,7 @@ import torch
 
 from ptalker.errors import PtalkerError
 from ptalker.models.flow import VelocityField
+from ptalker.models.flow_talker import FlowTalker
 
 SOLVERS = ("euler", "midpoint")
 
@@ -86,3 +89,33 @@ def sample_motion(field: VelocityField, audio: torch.Tensor, prompt: torch.Tenso
             x = x + dt * velocity(half, t + 0.5 * dt)
         x = keep * prompt + (1 - keep) * x  # the prompt stays as given
     return x
+
+
+@torch.no_grad()
+def generate_offsets(talker: FlowTalker, audio: torch.Tensor, num_frames: int, settings: SamplerSettings,
+             prompt_audio: torch.Tensor | None = None, prompt_offsets: torch.Tensor | None = None,
+             phones: torch.Tensor | None = None, prompt_phones: torch.Tensor | None = None) -> torch.Tensor:
+    """(T, V, 3) offsets by ``talker`` for ``audio`` (S,) spanning ``num_frames`` frames; with a reference
+    clip (``prompt_audio`` (S_p,) and its ``prompt_offsets`` (T_p, V, 3)) as the in-context
+    prompt. ``phones`` (T, P) and ``prompt_phones`` (T_p, P) feed a phonetic channel. The
+    talker's field is put in eval mode."""
+    samples_per_frame = audio.shape[-1] / num_frames
+    if prompt_audio is None:
+        full_audio, prompt_frames = audio, 0
+    else:
+        prompt_frames = len(prompt_offsets)
+        cut = int(round(prompt_frames * samples_per_frame))
+        full_audio = torch.cat([prompt_audio[:cut], torch.zeros(max(0, cut - len(prompt_audio))), audio])
+    total = prompt_frames + num_frames
+    both_phones = None
+    if phones is not None:
+        before = prompt_phones if prompt_phones is not None else torch.zeros(prompt_frames, phones.shape[-1])
+        both_phones = torch.cat([before, phones])[None]
+    content = talker.content(full_audio[None], total, phones=both_phones)  # (1, T_p + T, C)
+    known = torch.zeros(1, total, dtype=torch.bool)
+    prompt = torch.zeros(1, total, talker.basis.size)
+    if prompt_frames:
+        known[0, :prompt_frames] = True
+        prompt[0, :prompt_frames] = talker.basis.encode(prompt_offsets)
+    coefficients = sample_motion(talker.field.eval(), content, prompt, known, settings)
+    return talker.basis.decode(coefficients[0, prompt_frames:])
