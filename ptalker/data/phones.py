@@ -31,9 +31,7 @@ PHONES_DIR = "phones"
 CLASS_OF_PLACE = {"sibilant": "alveolar", "lateral": "alveolar", "rhotic": "r", "palatal": "front",
                   "labiovelar": "rounded"}
 """The corpus's consonant places (visemes.CONSONANT_CLASS) that SOUND_CLASS names otherwise."""
-REPRESENTATIVE = {}
-for _symbol, _name in SOUND_CLASS.items():
-    REPRESENTATIVE.setdefault(_name, _symbol)
+REPRESENTATIVE = {name: symbol for symbol, name in reversed(SOUND_CLASS.items())}
 """sound class -> one espeak symbol of it (the first in SOUND_CLASS)."""
 
 
