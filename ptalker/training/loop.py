@@ -73,7 +73,7 @@ def validate(model: torch.nn.Module, dataset: TalkingHeadDataset, lip_ids: np.nd
     for index in range(len(dataset)):
         item = dataset[index]
         style = style_of(model, dataset, index, stabilize, device)  # (1, S)
-        phones = None if item.phones is None else item.phones[1][None].to(device)  # (1, T, P) aligned
+        phones = None if item.phones is None else item.phones[1][None].to(device)  # (1, T, P) the true phones
         offsets = decode_offsets(model, item.audio[None].to(device), item.vertices.shape[0], style, phones)[0].cpu()
         preds.append((item.template + offsets).numpy())
         gts.append(item.vertices.numpy())

@@ -211,3 +211,29 @@ def test_tiny_faceformer_run(tiny_corpus, tmp_path):
         animator.style_vector(Style(mix=[(reference, 1.0), (Style(speaker="S01"), 1.0)]))
     streamed = np.concatenate(list(animator.stream([audio[:3000], audio[3000:]], "S01")))
     assert streamed.shape == s1.shape
+
+
+def test_fine_tuning_adds_a_phonetic_channel(tiny_trained, tmp_path):
+    """init= starts from a trained checkpoint; the new phone input is the only new tensor, the
+    clips read ROOT/phones (made by prepare_phones), and the result animates with phones."""
+    import shutil
+
+    from ptalker.data.phones import prepare_phones
+    from ptalker.pipelines.animator import load_model
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_trained.corpus, corpus)
+    assert prepare_phones(corpus) == 12
+    out = tmp_path / "phones_run"
+    train(config(corpus, out, f"init={tiny_trained.out / 'best.pt'}", "model.phone_classes=13", "max_steps=2",
+                 "epochs=1"), progress=False)
+    tuned, start = (load_checkpoint(path)["model"] for path in (out / "last.pt", tiny_trained.out / "best.pt"))
+    assert set(tuned) - set(start) == {"phone_input.weight", "phone_input.bias"}
+    animator = load_model(out / "last.pt")
+    assert animator.uses_phones and not load_model(out / "last.pt", phones=False).uses_phones
+    audio = np.random.default_rng(0).normal(0.0, 0.1, 16000).astype(np.float32)
+    assert animator.animate(audio).vertices.shape[0] == 30
+    bad = tmp_path / "bad_init"
+    with pytest.raises(PtalkerError, match="its weights do not fit this network"):
+        train(config(corpus, bad, f"init={tiny_trained.out / 'best.pt'}", "model.content_dim=24", "max_steps=1",
+                     "epochs=1"), progress=False)
