@@ -11,7 +11,8 @@ the mean over recordings.
     python benchmarks/real_speech.py --data data/realspeech [--checkpoint NAME=PATH ...]
         [--synthetic data/synth_benchmark]
 
-With ``--synthetic``, a second table: every checkpoint on the synthetic corpus's test split
+With ``--synthetic``, the corpus motion's own jerk ratio (the unit of the jitter column), and a
+second table: every checkpoint on the synthetic corpus's test split
 (reference-clip style, as benchmarks/quality.py): LVE and the share of /p b m/ sealed (gap < 1 mm),
 for a phonetic channel with the corpus's own phone timelines, its texts aligned by pocketsphinx,
 recognized phones and the audio alone.
@@ -30,11 +31,13 @@ from corpus_measures import seal_rate
 from ptalker.audio.io import load_audio
 from ptalker.audio.phones import recognize_phones
 from ptalker.audio.timeline import read_timeline
+from ptalker.data.layout import TEMPLATES_FILE, list_sequences, load_templates, load_vertex_sequence, vertices_path
 from ptalker.data.realspeech import load_realspeech
 from ptalker.evaluation.evaluate import evaluate
-from ptalker.evaluation.sync import SyncScore, sync_score
+from ptalker.evaluation.sync import CORPUS_JERK_RATIO, SyncScore, sync_score
 from ptalker.flame.flame_model import head_topology
 from ptalker.flame.masks import head_face_sets
+from ptalker.metrics.face_measures import style_statistics
 from ptalker.pipelines.animator import DEFAULT_CHECKPOINT, load_model
 from ptalker.pipelines.rules import RuleAnimator
 
@@ -93,6 +96,17 @@ def synthetic_rows(checkpoints: dict[str, Path], data: Path, out: Path) -> tuple
     return results, markdown_table(["checkpoint (synthetic test split)", "LVE (m^2)", "/p b m/ sealed"], rows)
 
 
+def corpus_jerk(data: Path) -> str:
+    """The lips' jerk ratio of every 10th sequence of the corpus's motion: what CORPUS_JERK_RATIO,
+    the jitter column's unit, was set from."""
+    templates, sets = load_templates(data / TEMPLATES_FILE), head_face_sets()
+    ratios = [style_statistics(load_vertex_sequence(vertices_path(data, name)), templates[name.subject], sets,
+                               30.0).jerk_ratio for name in list_sequences(data)[::10]]
+    low, median, high = np.percentile(ratios, [5, 50, 95])
+    return (f"corpus motion jerk ratio over {len(ratios)} sequences: median {median:.2f} (5-95%: {low:.2f}-{high:.2f}); "
+            f"the jitter column divides by CORPUS_JERK_RATIO = {CORPUS_JERK_RATIO}")
+
+
 def main() -> None:
     parser = argument_parser(__doc__, results=True)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "realspeech", help="prepared real-speech set")
@@ -143,8 +157,10 @@ def main() -> None:
                        **dict(item.split("=", 1) for item in args.checkpoint)}
         data["synthetic"], synthetic_table = synthetic_rows({k: Path(v) for k, v in checkpoints.items()},
                                                             args.synthetic, args.out)
+        jerk = corpus_jerk(args.synthetic)
         print(synthetic_table)
-        markdown += "\n" + synthetic_table + "\n"
+        print(jerk)
+        markdown += "\n" + synthetic_table + "\n\n" + jerk + "\n"
     save_results(args.results, "real_speech", data, markdown)
 
 

@@ -39,7 +39,7 @@ from ptalker.errors import PtalkerError
 from ptalker.mesh.checks import as_frames
 from ptalker.mesh.face_sets import FaceSets
 from ptalker.mesh.stabilize import remove_head_motion
-from ptalker.metrics.face_measures import UP_AXIS, audio_envelope, jerk_ratio, normalised_xcorr
+from ptalker.metrics.face_measures import envelope_correlations, jerk_ratio, lip_gap
 from ptalker.metrics.lip_sync import SYNC_WINDOW_S, chance_rate, span_max, window_min
 
 CLOSED_FRACTION = 0.02
@@ -121,10 +121,7 @@ def _envelope_correlation(gap: np.ndarray, waveform: np.ndarray, fps: float) -> 
     """(largest correlation, its lag in s) of the lip gap with the speech envelope."""
     if len(gap) < 3:
         return float("nan"), float("nan")
-    envelope = audio_envelope(waveform, AUDIO_SAMPLE_RATE_HZ, fps, len(gap))
-    max_lag = min(int(MAX_LAG_S * fps), len(gap) - 2)
-    lags = np.arange(-max_lag, max_lag + 1)
-    corr = normalised_xcorr(envelope, gap, lags)
+    lags, corr = envelope_correlations(waveform, AUDIO_SAMPLE_RATE_HZ, gap, fps, max(MAX_LAG_S, 1.0 / fps))
     if np.all(np.isnan(corr)):
         return float("nan"), float("nan")
     best = int(np.nanargmax(corr))
@@ -139,7 +136,7 @@ def sync_score(vertices: np.ndarray, fps: float, waveform: np.ndarray, speech: S
     vertices = as_frames(vertices, "vertices")
     sets.check(vertices.shape[1])
     aligned = remove_head_motion(vertices, template, sets.rigid).aligned  # (T, V, 3)
-    gap = (aligned[:, sets.lip_upper, UP_AXIS] - aligned[:, sets.lip_lower, UP_AXIS]).mean(axis=1)  # (T,)
+    gap = lip_gap(aligned, sets)  # (T,) of the head-aligned frames
     width = float(np.linalg.norm(template[sets.mouth_corners[0]] - template[sets.mouth_corners[1]]))
     closed_below, contact_below = CLOSED_FRACTION * width, LABIODENTAL_FRACTION * width
     bilabials, labiodentals = _spans(speech, BILABIALS), _spans(speech, LABIODENTALS)

@@ -144,16 +144,12 @@ def normalised_xcorr(audio: np.ndarray, motion: np.ndarray, lags: np.ndarray) ->
     return corr
 
 
-def audio_motion_lag(waveform: np.ndarray, sample_rate: float, mouth_opening: np.ndarray,
-                     fps: float, max_lag_s: float = DEFAULT_MAX_LAG_S) -> float:
-    """Seconds by which the mouth follows the audio (negative: the mouth leads).
-
-    The lag maximises the normalised cross-correlation between :func:`audio_envelope` of
-    ``waveform`` (S,) and ``mouth_opening`` (T,) (e.g. :func:`lip_gap`, T >= 3) over shifts up
-    to ``max_lag_s`` (>= 1 / fps; at most T - 2 frames); a parabola through the peak and its two
-    neighbours refines it below a frame (not at the range's edge). NaN when either signal is
-    constant (no correlation is defined).
-    """
+def envelope_correlations(waveform: np.ndarray, sample_rate: float, mouth_opening: np.ndarray, fps: float,
+                          max_lag_s: float = DEFAULT_MAX_LAG_S) -> tuple[np.ndarray, np.ndarray]:
+    """(lags (L,) in frames, correlations (L,)): the normalised cross-correlation between
+    :func:`audio_envelope` of ``waveform`` (S,) and ``mouth_opening`` (T,) (e.g. :func:`lip_gap`,
+    T >= 3) for shifts of the mouth up to ``max_lag_s`` (>= 1 / fps; at most T - 2 frames) either
+    way; NaN where either signal is constant over the overlap."""
     mouth = np.asarray(mouth_opening, dtype=np.float64)
     if mouth.ndim != 1 or mouth.size < 3:
         raise PtalkerError(f"mouth_opening: expected a (T,) array with T >= 3, got shape {mouth.shape}")
@@ -164,7 +160,18 @@ def audio_motion_lag(waveform: np.ndarray, sample_rate: float, mouth_opening: np
                            "expected at least 1 / fps")
     envelope = audio_envelope(waveform, sample_rate, fps, mouth.size)  # (T,)
     lags = np.arange(-max_lag, max_lag + 1)  # (L,)
-    corr = normalised_xcorr(envelope, mouth, lags)
+    return lags, normalised_xcorr(envelope, mouth, lags)
+
+
+def audio_motion_lag(waveform: np.ndarray, sample_rate: float, mouth_opening: np.ndarray,
+                     fps: float, max_lag_s: float = DEFAULT_MAX_LAG_S) -> float:
+    """Seconds by which the mouth follows the audio (negative: the mouth leads).
+
+    The lag maximises :func:`envelope_correlations`; a parabola through the peak and its two
+    neighbours refines it below a frame (not at the range's edge). NaN when either signal is
+    constant (no correlation is defined).
+    """
+    lags, corr = envelope_correlations(waveform, sample_rate, mouth_opening, fps, max_lag_s)
     if np.all(np.isnan(corr)):
         return float("nan")
     peak = int(np.nanargmax(corr))

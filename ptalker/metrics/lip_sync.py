@@ -36,7 +36,7 @@ def frame_range(start_s: float, end_s: float, fps: float, num_frames: int) -> sl
 def closure_gaps(gap: np.ndarray, spans: Iterable[tuple[float, float]], fps: float) -> np.ndarray:
     """(N,) the smallest lip gap of ``gap`` (T,) at ``fps`` from MAX_LEAD_S before each
     (start_s, end_s) span to its end (compare with CLOSED_GAP_M for sealed or not)."""
-    return np.array([gap[frame_range(start_s - MAX_LEAD_S, end_s, fps, len(gap))].min() for start_s, end_s in spans])
+    return window_min(gap, spans, fps, before_s=MAX_LEAD_S, after_s=0.0)
 
 
 SYNC_WINDOW_S = 0.04
@@ -46,10 +46,10 @@ CHANCE_SHIFTS = 16
 
 
 def window_min(gap: np.ndarray, spans: Iterable[tuple[float, float]], fps: float,
-               pad_s: float = SYNC_WINDOW_S) -> np.ndarray:
-    """(N,) the smallest value of ``gap`` (T,) at ``fps`` over each span widened by ``pad_s``
-    on both sides."""
-    return np.array([gap[frame_range(start_s - pad_s, end_s + pad_s, fps, len(gap))].min()
+               before_s: float = SYNC_WINDOW_S, after_s: float = SYNC_WINDOW_S) -> np.ndarray:
+    """(N,) the smallest value of ``gap`` (T,) at ``fps`` over each (start_s, end_s) span
+    widened by ``before_s`` before it and ``after_s`` after it."""
+    return np.array([gap[frame_range(start_s - before_s, end_s + after_s, fps, len(gap))].min()
                      for start_s, end_s in spans])
 
 
