@@ -91,7 +91,28 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             style_template=args.style_template, strength=args.strength,
                             formats=args.format, video=args.video,
                             stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
-                            text=_transcript(args), phones=not args.audio_only, rules=args.rules))
+                            text=_transcript(args), phones=not args.audio_only, rules=args.rules,
+                            sampler=args.sampler, settings=_sampler_settings(args), adapter=args.adapter))
+
+
+SAMPLER_KNOBS = ("steps", "solver", "cfg_audio", "cfg_style", "temperature", "seed")
+
+
+def _sampler_settings(args: argparse.Namespace):
+    """The flow sampler's settings from the knobs given on the command line (None: none given)."""
+    from ptalker.pipelines.flow_sampling import SamplerSettings
+
+    given = {name: getattr(args, name) for name in SAMPLER_KNOBS if getattr(args, name) is not None}
+    return SamplerSettings(**given).check() if given else None
+
+
+def _cmd_adapt(args: argparse.Namespace) -> None:
+    from ptalker.training.adapt import AdaptSettings, adapt_person
+
+    settings = AdaptSettings(rank=args.rank, steps=args.steps, lr=args.lr, seed=args.seed)
+    print(adapt_person(args.audio, args.motion, args.out, checkpoint=args.checkpoint, template=args.template,
+                       settings=settings, text=_transcript(args), phones=not args.audio_only,
+                       progress=not args.quiet))
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
@@ -112,7 +133,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from ptalker.evaluation.evaluate import evaluate
 
     result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config,
-                      plots=args.plots, speaker=args.speaker, phones=args.phones)
+                      plots=args.plots, speaker=args.speaker, phones=args.phones, sampler=args.sampler,
+                      settings=_sampler_settings(args))
     print(result.report.table())
     print(f"style: {result.style}; predictions in {result.pred_dir}; scores in {args.out / 'scores.json'}")
     if result.plots:
@@ -312,10 +334,44 @@ def _add_train_and_animate(commands) -> None:
                          help="feed the audio in chunks as a live source would; frames come out as soon as "
                               "they are determined (prints the latency)")
     animate.add_argument("--chunk-ms", type=float, default=100.0, help="chunk length with --stream")
+    _sampler_options(animate)
+    animate.add_argument("--adapter", type=Path, default=None,
+                         help="a person's adapter from 'ptalker adapt': animates as them (their face and style)")
+    adapt = _subcommand(commands, "adapt", _cmd_adapt,
+                        "fit a person's LoRA adapter to the flow sampler from a reference clip")
+    adapt.add_argument("--audio", type=Path, required=True, help="the person's speech (.wav)")
+    adapt.add_argument("--motion", type=Path, required=True, help="their vertex sequence of the same speech (.npy)")
+    adapt.add_argument("--out", type=Path, required=True, help="adapter file to write (.pt)")
+    adapt.add_argument("--template", type=Path, default=None,
+                       help="their neutral mesh .npy (default: the per-vertex median of the clip)")
+    adapt.add_argument("--checkpoint", type=Path, default=None, help="flow checkpoint (default: the shipped one)")
+    adapt.add_argument("--rank", type=int, default=4, help="LoRA rank")
+    adapt.add_argument("--steps", type=int, default=300, help="optimizer steps")
+    adapt.add_argument("--lr", type=float, default=2e-3, help="learning rate")
+    adapt.add_argument("--seed", type=int, default=0, help="seed of the training windows and noise")
+    _transcript_options(adapt)
+    adapt.add_argument("--audio-only", action="store_true", help="do not use the clip's phones")
+    adapt.add_argument("--quiet", action="store_true", help="no progress bar")
     demo = _subcommand(commands, "demo", _cmd_demo,
                        "animate a shipped sentence in a test speaker's style (from a reference clip)")
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
     demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
+
+
+def _sampler_options(parser: argparse.ArgumentParser) -> None:
+    """--sampler and the flow sampler's knobs (read back by :func:`_sampler_settings`)."""
+    sampling = parser.add_argument_group("generative sampler (flow checkpoints; see the README, 'Generative sampler')")
+    sampling.add_argument("--sampler", default=None, choices=("flow", "decoder"),
+                          help="flow: sample with the style clip as an in-context prompt; decoder: the deterministic "
+                               "PTalker decoder (default: flow for a flow checkpoint)")
+    sampling.add_argument("--cfg-audio", type=float, default=None, help="audio guidance scale (default 1)")
+    sampling.add_argument("--cfg-style", type=float, default=None,
+                          help="style guidance scale: 0 ignores the style, 1 as referenced, above 1 exaggerates")
+    sampling.add_argument("--temperature", type=float, default=None,
+                          help="initial noise scale: 0 deterministic, 1 as trained (default)")
+    sampling.add_argument("--steps", type=int, default=None, help="ODE solver steps")
+    sampling.add_argument("--solver", default=None, choices=("euler", "midpoint"), help="ODE solver")
+    sampling.add_argument("--seed", type=int, default=None, help="noise seed: same seed, same output (default 0)")
 
 
 def _add_render_and_export(commands) -> None:
@@ -377,6 +433,7 @@ def _add_evaluate_and_score(commands) -> None:
                           help="what a checkpoint with a phonetic channel reads: the sequences' texts aligned, "
                                "their own phone timelines (both from DATA/align/<stem>.json), recognized phones, "
                                "or nothing (audio only)")
+    _sampler_options(evaluate)
     evaluate.add_argument("--plots", action="store_true",
                           help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")
     score = _subcommand(commands, "score", _cmd_score, "LVE / FDD / MVE of a folder of predictions")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import TINY_CORPUS, train_overrides
+from helpers import TINY_CORPUS, flow_overrides, train_overrides
 
 CACHE_ENV = "PTALKER_CACHE"
 FLAME_DIR_ENV = "PTALKER_FLAME_DIR"
@@ -161,6 +161,18 @@ def tiny_trained(tmp_path_factory, tiny_corpus) -> TrainedRun:
     overrides = train_overrides(tiny_corpus, out)
     result = train(load_train_config(None, overrides), progress=False)
     return TrainedRun(tiny_corpus, out, overrides, result)
+
+
+@pytest.fixture(scope="session")
+def tiny_flow(tmp_path_factory, tiny_trained) -> TrainedRun:
+    """A tiny flow talker on ``tiny_trained``'s PTalker (helpers.flow_overrides: 3 epochs, 12 steps). Read-only."""
+    from ptalker.training.config import load_train_config
+    from ptalker.training.loop import train
+
+    out = tmp_path_factory.mktemp("session_flow") / "run"
+    overrides = flow_overrides(tiny_trained.corpus, out, tiny_trained.checkpoint)
+    result = train(load_train_config(None, overrides), progress=False)
+    return TrainedRun(tiny_trained.corpus, out, overrides, result)
 
 
 @pytest.fixture(scope="session")

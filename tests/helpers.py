@@ -82,6 +82,18 @@ def train_overrides(data, out, *extra: str) -> list[str]:
             *TINY_MODEL, *extra]
 
 
+TINY_FLOW = ["architecture=flow", "flow.basis_size=8", "flow.prompt_frames=20",
+             f"flow.velocity={_flow({'dim': 32, 'layers': 1, 'heads': 2, 'ff': 64, 'window': 16, 'dropout': 0.0})}"]
+"""Training-config overrides for a flow talker small enough for tests (on a tiny PTalker: ``init``)."""
+
+
+def flow_overrides(data, out, init, *extra: str) -> list[str]:
+    """Training-config overrides of a tiny flow run on ``data`` into ``out``, built on the PTalker
+    checkpoint ``init``: 3 epochs of 4 batches of 2 clips (on ``tiny_corpus``)."""
+    return [f"data={data}", f"out={out}", f"init={init}", "batch_size=2", "max_frames=40", "epochs=3",
+            "warmup_steps=1", "lr=0.003", *TINY_FLOW, *extra]
+
+
 def tiny_flame(num_vertices: int = 40, num_components: int | None = None, seed: int = 0):
     """A random but valid FLAME model (as the dict FLAME_model.pkl holds) and a landmark embedding
     with general barycentrics; ``num_components``: shape + expression components (None: FLAME's)."""

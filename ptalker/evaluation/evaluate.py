@@ -22,10 +22,14 @@ A checkpoint with a phonetic channel reads (``phones``): ``transcript`` (default
 the sequence's text force-aligned (the text of ``align/<stem>.json``; recognition where there is
 none), ``timeline`` the data set's own phone timeline (``align/<stem>.json``'s phonemes, as the
 synthetic corpus has them), ``recognized`` recognized phones, ``none`` the audio alone.
+
+A flow checkpoint predicts with its generative sampler (``sampler``, ``settings``: see
+:meth:`ptalker.pipelines.animator.Animator.animate`) unless ``sampler='decoder'``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -43,6 +47,7 @@ from ptalker.evaluation import PHONES, STYLES
 from ptalker.evaluation.score import ScoreReport, score_folder
 from ptalker.fileio import atomic_directory, save_json, save_npy
 from ptalker.pipelines.animator import Style, load_model
+from ptalker.pipelines.flow_sampling import SamplerSettings
 
 
 @dataclass
@@ -57,9 +62,11 @@ class Evaluation:
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out: str | os.PathLike,
              split: str = "test", style: str = "reference", config: str | os.PathLike | None = None,
-             plots: bool = False, speaker: str | None = None, phones: str = "transcript") -> Evaluation:
+             plots: bool = False, speaker: str | None = None, phones: str = "transcript",
+             sampler: str | None = None, settings: SamplerSettings | None = None) -> Evaluation:
     """Predict ``split`` of the data set in ``data`` and score it (see module docstring).
-    ``phones`` (one of PHONES) says what a checkpoint with a phonetic channel reads."""
+    ``phones`` (one of PHONES) says what a checkpoint with a phonetic channel reads; ``sampler``
+    and ``settings`` choose a flow checkpoint's sampler and its knobs."""
     if style not in STYLES:
         raise PtalkerError(f"--style {style}: choose one of {', '.join(STYLES)}")
     if phones not in PHONES:
@@ -74,12 +81,14 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     animator = load_model(checkpoint, phones=phones != "none")
     with atomic_directory(out / "pred") as pred_dir:  # replaced whole: no stale predictions are scored
         for index in range(len(dataset)):
-            _predict(animator, dataset, index, style, pred_dir, speaker, phones)
+            _predict(animator, dataset, index, style, pred_dir, speaker, phones, sampler, settings)
     report = score_folder(out / "pred", data, dataset="custom", split=split, config=config)
     report.save_json(out / "scores.json")
     save_json(out / "evaluation.json", {"checkpoint": str(checkpoint or "default"), "data": str(data),
                                         "split": split, "style": style, "speaker": speaker,
-                                        "phones": phones if animator.uses_phones or phones == "none" else "none"})
+                                        "phones": phones if animator.uses_phones or phones == "none" else "none",
+                                        "sampler": sampler or animator.sampler,
+                                        "settings": None if settings is None else dataclasses.asdict(settings)})
     evaluation = Evaluation(report, out / "pred", style)
     if plots:
         evaluation.plots = _plot(evaluation, dataset, animator.topology, animator.fps, out / "plots")
@@ -139,11 +148,11 @@ def _phone_input(dataset: TalkingHeadDataset, stem: str, phones: str) -> dict:
 
 
 def _predict(animator, dataset: TalkingHeadDataset, index: int, style: str, pred_dir: Path,
-             speaker: str | None, phones: str) -> None:
+             speaker: str | None, phones: str, sampler: str | None, settings: SamplerSettings | None) -> None:
     """Animate sequence ``index`` in ``style`` and write ``pred_dir/<stem>.npy`` (``phones``: what
     a phonetic channel reads, one of PHONES)."""
     item = dataset[index]
     inputs = _phone_input(dataset, item.name.stem, phones) if animator.uses_phones else {}
     result = animator.animate(item.audio.numpy(), choose_style(dataset, index, style, speaker),
-                              template=item.template.numpy(), **inputs)
+                              template=item.template.numpy(), sampler=sampler, settings=settings, **inputs)
     save_npy(pred_dir / f"{item.name.stem}.npy", result.vertices)

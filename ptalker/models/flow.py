@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ptalker.models.decoder import alibi_slopes, band_bias
@@ -59,6 +60,29 @@ def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
+class Block(nn.Module):
+    """A pre-norm transformer layer with its projections as named linear layers (q, k, v, o,
+    ff_in, ff_out), which per-person LoRA adapters (:mod:`ptalker.training.adapt`) target."""
+
+    def __init__(self, dim: int, heads: int, ff: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm_attn, self.norm_ff = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+        self.ff_in, self.ff_out = nn.Linear(dim, ff), nn.Linear(ff, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """(B, T, dim) -> (B, T, dim); ``bias`` (H, T, T) is added to the attention logits."""
+        B, T, dim = h.shape
+        x = self.norm_attn(h)
+        q, k, v = (proj(x).view(B, T, self.heads, dim // self.heads).transpose(1, 2) for proj in (self.q, self.k, self.v))
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias[None].to(q.dtype),
+                                                  dropout_p=self.dropout.p if self.training else 0.0)
+        h = h + self.dropout(self.o(attended.transpose(1, 2).reshape(B, T, dim)))
+        return h + self.dropout(self.ff_out(self.dropout(F.gelu(self.ff_in(self.norm_ff(h))))))
+
+
 class VelocityField(nn.Module):
     """v(x_t, t | audio, prompt): (B, T, D) velocities."""
 
@@ -68,9 +92,7 @@ class VelocityField(nn.Module):
         self.config = c
         self.inp = nn.Linear(2 * c.motion_dim + 1 + c.audio_dim, c.dim)  # [x_t, prompt, known, audio]
         self.time = nn.Sequential(nn.Linear(c.dim, c.dim), nn.GELU(), nn.Linear(c.dim, c.dim))
-        layer = nn.TransformerEncoderLayer(c.dim, c.heads, c.ff, c.dropout, activation="gelu", batch_first=True,
-                                           norm_first=True)
-        self.body = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
+        self.blocks = nn.ModuleList(Block(c.dim, c.heads, c.ff, c.dropout) for _ in range(c.layers))
         self.out = nn.Sequential(nn.LayerNorm(c.dim), nn.Linear(c.dim, c.motion_dim))
         self.register_buffer("slopes", alibi_slopes(c.heads), persistent=False)
 
@@ -80,16 +102,18 @@ class VelocityField(nn.Module):
 
         Args:
             x_t: (B, T, D) the state at flow time ``t`` (B,) (prompt frames included; ignored there).
-            audio: (B, T, C) audio content features, zeros for the null audio condition.
+            audio: (B, T, C) audio condition, zeros for the null audio condition.
             prompt: (B, T, D) clean motion on the known frames, zeros elsewhere.
             known: (B, T) bool, True on prompt frames (all False: the null style condition).
         """
-        B, T, _ = x_t.shape
+        T = x_t.shape[1]
         flag = known[..., None].to(x_t.dtype)  # (B, T, 1)
         h = self.inp(torch.cat([x_t * (1 - flag), prompt * flag, flag, audio], dim=-1))  # (B, T, dim)
         h = h + self.time(time_embedding(t, self.config.dim))[:, None]
-        bias = band_bias(T, self.config.window, self.slopes, x_t.device).repeat(B, 1, 1)  # (B*H, T, T)
-        return self.out(self.body(h, mask=bias))
+        bias = band_bias(T, self.config.window, self.slopes, x_t.device)  # (H, T, T)
+        for block in self.blocks:
+            h = block(h, bias)
+        return self.out(h)
 
 
 def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tensor, known: torch.Tensor,

@@ -18,6 +18,7 @@ from ptalker.audio.io import load_audio
 from ptalker.errors import PtalkerError
 from ptalker.fileio import load_npy
 from ptalker.pipelines.animator import Style, load_model
+from ptalker.pipelines.flow_sampling import SamplerSettings
 from ptalker.pipelines.outputs import write_outputs
 from ptalker.pipelines.streaming import StreamSettings, split_chunks
 from ptalker.render.gl_platform import probe_ahead
@@ -45,13 +46,17 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       style_motion: str | os.PathLike | None = None, style_template: str | os.PathLike | None = None,
                       strength: float = 1.0, formats: tuple[str, ...] | list[str] = ("obj",),
                       video: bool = False, stream_chunk_s: float | None = None, text: str | None = None,
-                      phones: bool = True, rules: bool = False) -> AnimateReport:
+                      phones: bool = True, rules: bool = False, sampler: str | None = None,
+                      settings: SamplerSettings | None = None,
+                      adapter: str | os.PathLike | None = None) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
     ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`). With ``stream_chunk_s``
     the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
     would, with the default :class:`StreamSettings` (audio only). ``text``: what is said (aligns
     the phones of a phonetic channel); ``phones=False``: audio only. ``rules``: the rule-based
-    animator (:mod:`ptalker.pipelines.rules`) instead of a network: no style, no streaming."""
+    animator (:mod:`ptalker.pipelines.rules`) instead of a network: no style, no streaming.
+    ``sampler``, ``settings`` and ``adapter``: the flow sampler of a flow checkpoint
+    (:meth:`Animator.animate`, :meth:`Animator.load_adapter`)."""
     if speaker is not None and (style_audio or style_motion):
         raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
     if bool(style_audio) != bool(style_motion):
@@ -65,7 +70,8 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     if rules:
         chosen = [flag for flag, given in (("--checkpoint", checkpoint), ("--speaker", speaker),
                                            ("--style-audio", style_audio), ("--stream", stream_chunk_s),
-                                           ("--audio-only", not phones)) if given]
+                                           ("--audio-only", not phones), ("--sampler", sampler),
+                                           ("--adapter", adapter), ("sampler settings", settings)) if given]
         if chosen:
             raise PtalkerError(f"--rules: animates from phones with the corpus's average style; leave out "
                                f"{', '.join(chosen)}")
@@ -73,6 +79,11 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     if video:
         probe_ahead()  # finds the OpenGL platform on another core while the model loads
     animator = load_model(checkpoint, phones=phones)
+    if stream_chunk_s is not None and (sampler == "flow" or settings is not None or adapter is not None):
+        raise PtalkerError("--stream runs the deterministic decoder on the audio alone; leave out --sampler flow, "
+                           "--adapter and the sampler settings")
+    if adapter is not None:
+        animator.load_adapter(adapter)
     if style_audio:
         motion = load_npy(style_motion)
         motion = motion.reshape(len(motion), -1, 3)  # (T, V*3) files as the field stores them
@@ -84,9 +95,10 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     else:
         style = None
     if stream_chunk_s is None:
-        vertices, latency = animator.animate(audio, style, text=text).vertices, None
+        vertices = animator.animate(audio, style, text=text, sampler=sampler, settings=settings).vertices
+        latency = None
     else:
-        chunks = split_chunks(load_audio(audio), stream_chunk_s)
+        chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
         vertices = np.concatenate(list(animator.stream(chunks, style)))
         latency = StreamSettings().latency_s(stream_chunk_s, animator.fps)
     written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)

@@ -15,6 +15,14 @@ forced alignment of ``text`` when given, else phone recognition (pocketsphinx,
 :func:`ptalker.audio.phones.speech_timeline`); ``load_model(..., phones=False)`` runs it on the
 audio alone, and streaming always does (the phones of a whole utterance are not known while it
 is spoken).
+
+A flow checkpoint (architecture ``flow``, :mod:`ptalker.models.flow_talker`) holds a PTalker and
+a generative sampler on top of it: ``animate(..., sampler="flow", settings=SamplerSettings(...))``
+samples motion with the style as an in-context prompt (a reference clip, or a training
+speaker's stored clip) and the guidance, temperature, step and seed knobs of
+:class:`ptalker.pipelines.flow_sampling.SamplerSettings`; ``sampler="decoder"`` runs its PTalker
+as any PTalker checkpoint. A per-person adapter (:mod:`ptalker.training.adapt`) is loaded with
+:meth:`Animator.load_adapter`.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from ptalker.errors import PtalkerError
 from ptalker.mesh.face_sets import rigid_region_ids
 from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.mesh.topology import Topology
+from ptalker.models.flow_talker import FlowPrompt
 from ptalker.pipelines.checkpoint import load_checkpoint, load_state, network_from_config
 from ptalker.pipelines.decoding import decode_offsets
+from ptalker.pipelines.flow_sampling import SamplerSettings, clip_prompt, generate_offsets
 from ptalker.pipelines.streaming import FrameStream, StreamSettings
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -76,12 +86,23 @@ class Animation:
     """(F, 3) triangles."""
 
 
+SAMPLERS = ("flow", "decoder")
+
+
 class Animator:
-    """A trained network (PTalker, or the FaceFormer baseline) ready to animate (see :func:`load_model`)."""
+    """A trained network (PTalker, or the FaceFormer baseline) ready to animate (see :func:`load_model`),
+    with the generative sampler of a flow checkpoint (``flow``)."""
 
     def __init__(self, model: torch.nn.Module, checkpoint: dict, topology: Topology, device: torch.device,
-                 phones: bool = True) -> None:
+                 phones: bool = True, flow: torch.nn.Module | None = None) -> None:
         self.model = model.eval()
+        self.flow = flow
+        """The FlowTalker of a flow checkpoint (its ``content_model`` is ``model``), else None."""
+        self.sampler = "flow" if flow is not None else "decoder"
+        """The default sampler: 'flow' for a flow checkpoint, else 'decoder'."""
+        self.speaker_prompts: dict = checkpoint["extra"].get("speaker_prompts", {})
+        self.person = None
+        """The loaded per-person adapter (:meth:`load_adapter`), or None."""
         self.uses_phones = bool(phones and getattr(model, "uses_phones", False))
         """True when :meth:`animate` feeds the network the speech's phones (its phonetic channel)."""
         self.device = device
@@ -89,7 +110,7 @@ class Animator:
         """The mesh the model animates (its template is the default face)."""
         self.speakers: list[str] = list(checkpoint["extra"].get("speakers", []))
         self.fps = float(checkpoint["extra"].get("fps", 30.0))
-        self.architecture: str = checkpoint["config"].get("architecture", "ptalker")
+        self.architecture: str = model.architecture
         self.rigid: np.ndarray | None = None
         """Ids that move only with the head, when the model was trained on stabilized clips (its
         reference clips are stabilized alike); else None."""
@@ -122,6 +143,14 @@ class Animator:
         if not hasattr(self.model, "reference_style"):
             raise PtalkerError(f"reference clip: this checkpoint ({self.architecture}) conditions on its training "
                                "speakers only; give a speaker, or no style for their mean")
+        audio, offsets, template = self.reference_clip(style)
+        audio_codes = self.model.audio_codes(audio[None].to(self.device), len(offsets))
+        motion_codes = self.model.motion_codes(offsets[None].to(self.device), template[None].to(self.device))
+        return self.model.reference_style(audio_codes.style, motion_codes.style)[0]
+
+    def reference_clip(self, style: Style) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A reference clip checked and prepared: audio (S,), offsets (T, V, 3) from the person's
+        neutral face with the head motion removed (for a model trained so), that face (V, 3)."""
         motion = np.asarray(style.reference_motion, dtype=np.float32)
         if motion.ndim != 3 or motion.shape[1:] != (self.model.num_vertices, 3):
             raise PtalkerError(f"reference motion: expected (T, {self.model.num_vertices}, 3) vertices of this "
@@ -131,31 +160,98 @@ class Animator:
         if self.rigid is not None:
             motion = remove_head_motion(motion, template, self.rigid).aligned.astype(np.float32)
         audio = torch.from_numpy(check_waveform(np.asarray(style.reference_audio, np.float32), "reference audio"))
-        offsets = torch.from_numpy(motion - template)[None].to(self.device)
-        audio_codes = self.model.audio_codes(audio[None].to(self.device), len(motion))
-        motion_codes = self.model.motion_codes(offsets, torch.from_numpy(template)[None].to(self.device))
-        return self.model.reference_style(audio_codes.style, motion_codes.style)[0]
+        return audio, torch.from_numpy(motion - template), torch.from_numpy(template)
 
     @torch.no_grad()
     def animate(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
                 template: np.ndarray | None = None, text: str | None = None,
-                timeline: Speech | None = None) -> Animation:
+                timeline: Speech | None = None, sampler: str | None = None,
+                settings: SamplerSettings | None = None) -> Animation:
         """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
-        speaker id, or None for the neutral style) on ``template`` (V, 3) (default: the
-        checkpoint's mesh); ``text``, what is said, aligns the phones of a phonetic channel, or
-        ``timeline`` gives them (any espeak-symbol timeline on the audio's clock); both are
-        ignored by audio-only checkpoints."""
+        speaker id, or None for the neutral style, or the loaded adapter's person) on
+        ``template`` (V, 3) (default: the adapter's person's face, else the checkpoint's mesh);
+        ``text``, what is said, aligns the phones of a phonetic channel, or ``timeline`` gives
+        them (any espeak-symbol timeline on the audio's clock); both are ignored by audio-only
+        checkpoints. ``sampler``: 'flow' or 'decoder' (default :attr:`sampler`); ``settings``:
+        the flow sampler's knobs (default :class:`SamplerSettings`)."""
+        sampler = self._check_sampler(sampler, settings)
         source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
         if isinstance(audio, (str, os.PathLike)):
             audio = load_audio(audio)
         audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
-        vector, base = self._style_and_base(style, template)
         num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
-        phones = self._phones(audio, text, timeline, source, num_frames) if self.uses_phones else None
-        offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
+        if sampler == "flow":
+            prompt, base = self._prompt_and_base(style, template)
+            phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
+            offsets = generate_offsets(self.flow, torch.from_numpy(audio), num_frames,
+                                       (settings or SamplerSettings()).check(), prompt, phones).numpy()
+        else:
+            vector, base = self._style_and_base(style, template)
+            phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
+            offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
         return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
 
-    def _phones(self, audio: np.ndarray, text: str | None, timeline: Speech | None, source: str,
+    def _check_sampler(self, sampler: str | None, settings: SamplerSettings | None) -> str:
+        sampler = self.sampler if sampler is None else sampler
+        if sampler not in SAMPLERS:
+            raise PtalkerError(f"--sampler {sampler}: choose one of {', '.join(SAMPLERS)}")
+        if sampler == "flow" and self.flow is None:
+            raise PtalkerError(f"--sampler flow: this checkpoint ({self.architecture}) has no generative sampler; "
+                               "use a flow checkpoint (ptalker train configs/train/flow_standin.yaml) or "
+                               "--sampler decoder")
+        if sampler == "decoder" and (settings is not None or self.person is not None):
+            raise PtalkerError("--sampler decoder: the sampler settings and --adapter apply to the flow sampler; "
+                               "leave them out or use --sampler flow")
+        return sampler
+
+    @torch.no_grad()
+    def _prompt_and_base(self, style: Style | str | None, template: np.ndarray | None) -> tuple[FlowPrompt | None, np.ndarray]:
+        """The flow sampler's prompt for ``style`` (None: the adapter's person, else the null style)
+        and the (V, 3) mesh to animate."""
+        if isinstance(style, str):
+            style = Style(speaker=style)
+        person_template = None
+        if style is None:
+            prompt = None
+            if self.person is not None:
+                prompt, person_template = self.person.prompt, self.person.template.numpy()
+        elif style.mix or style.strength != 1.0:
+            raise PtalkerError("style mix and --strength: the flow sampler takes one style, whose intensity is "
+                               "--cfg-style (settings.cfg_style); or use --sampler decoder")
+        elif style.speaker is not None:
+            if style.speaker not in self.speaker_prompts:
+                raise PtalkerError(f"speaker '{style.speaker}': not a training speaker of this checkpoint; choose one "
+                                   f"of {', '.join(self.speaker_prompts) or 'none'} or give a reference clip")
+            stored = self.speaker_prompts[style.speaker]
+            prompt = FlowPrompt(stored["motion"], stored["condition"])
+        elif style.reference_audio is not None and style.reference_motion is not None:
+            audio, offsets, _ = self.reference_clip(style)
+            phones = None
+            if self.uses_phones:
+                frames = min(len(offsets), self.flow.config.prompt_frames)
+                phones = self.phones_of(audio.numpy()[:int(len(audio) * frames / len(offsets))], None, None,
+                                      "reference audio", frames)
+            prompt = clip_prompt(self.flow, audio, offsets, phones)
+        else:
+            raise PtalkerError("style: give a speaker or a reference clip (audio and motion)")
+        base = template if template is not None else person_template
+        base = self.topology.template if base is None else np.asarray(base, np.float32)
+        if base.shape != (self.model.num_vertices, 3):
+            raise PtalkerError(f"template: expected ({self.model.num_vertices}, 3) vertices of the checkpoint's mesh, "
+                               f"got {base.shape}")
+        return prompt, base
+
+    def load_adapter(self, path: str | os.PathLike) -> None:
+        """Animate as the person of the adapter file ``path`` (``ptalker adapt``): its LoRA weights
+        in the flow sampler, its clip as the default prompt and its neutral face as the default mesh."""
+        from ptalker.models.lora import load_adapter
+
+        if self.flow is None:
+            raise PtalkerError(f"--adapter {path}: adapters fit the flow sampler; this checkpoint "
+                               f"({self.architecture}) has none")
+        self.person = load_adapter(self.flow, path)
+
+    def phones_of(self, audio: np.ndarray, text: str | None, timeline: Speech | None, source: str,
                 num_frames: int) -> torch.Tensor:
         """(T, P) phonetic-channel features of ``audio``: of ``timeline`` when given, else of the
         aligned ``text``, else of recognized phones."""
@@ -230,11 +326,14 @@ def window_spans(num_frames: int) -> list[tuple[int, int]]:
 
 
 def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu", phones: bool = True) -> Animator:
-    """The network in ``checkpoint`` (default: the shipped PTalker) on the mesh it was trained on;
-    ``phones=False`` runs a checkpoint with a phonetic channel on the audio alone."""
+    """The network in ``checkpoint`` (default: the shipped one) on the mesh it was trained on;
+    ``phones=False`` runs a checkpoint with a phonetic channel on the audio alone. The flow
+    sampler runs on the CPU."""
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     data = load_checkpoint(path)
     topology = Topology.from_checkpoint(data["topology"], str(path))
     model = network_from_config(data["config"], topology, str(path))
     load_state(model, data)
+    if model.architecture == "flow":
+        return Animator(model.content_model.to(device), data, topology, torch.device(device), phones, model.eval())
     return Animator(model.to(device), data, topology, torch.device(device), phones)

@@ -29,6 +29,7 @@ from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_open
 from ptalker.mesh.topology import Topology
 from ptalker.models.build import SECTIONS, build_model, check_architecture
+from ptalker.models.ptalker import PTalkerConfig
 
 CHECKPOINT_FORMAT = "ptalker-checkpoint-1"
 
@@ -103,10 +104,12 @@ def export_checkpoint(source: str | os.PathLike, target: str | os.PathLike,
     return Path(target)
 
 
-def build_network(architecture: str, config, topology: Topology) -> torch.nn.Module:
+def build_network(architecture: str, config, topology: Topology, content=None) -> torch.nn.Module:
     """The untrained network ``architecture`` with sizes ``config`` (its config section's dataclass)
-    on ``topology``'s mesh (PTalker's graph on its ``face`` region when the masks have one)."""
-    return build_model(architecture, config, topology.template, topology.faces, topology.masks.all.get("face"))
+    on ``topology``'s mesh (PTalker's graph on its ``face`` region when the masks have one);
+    ``content``: a flow talker's PTalkerConfig."""
+    return build_model(architecture, config, topology.template, topology.faces, topology.masks.all.get("face"),
+                       content)
 
 
 def network_from_config(config: dict, topology: Topology, where: str) -> torch.nn.Module:
@@ -114,4 +117,6 @@ def network_from_config(config: dict, topology: Topology, where: str) -> torch.n
     checkpoints from before the architecture key are PTalker. ``where`` names the file in errors."""
     architecture = check_architecture(config.get("architecture", "ptalker"), f"{where}: architecture")
     section, config_class = SECTIONS[architecture]
-    return build_network(architecture, from_dict(config_class, config[section], f"{where}: {section}"), topology)
+    content = from_dict(PTalkerConfig, config["model"], f"{where}: model") if architecture == "flow" else None
+    return build_network(architecture, from_dict(config_class, config[section], f"{where}: {section}"), topology,
+                         content)

@@ -9,10 +9,11 @@ two classifier-free knobs (DiffPoseTalk's two-scale guidance):
     v = v(0, 0) + cfg_audio * [v(a, 0) - v(0, 0)] + cfg_style * [v(a, s) - v(a, 0)]
 
 where v(a, s) has the audio and the prompt, v(a, 0) the audio without the prompt, v(0, 0)
-neither. cfg_audio = cfg_style = 1 is the plain conditional field; cfg_style = 0 ignores the
-prompt's style; above 1 exaggerates. Prompt frames are held at their given values throughout,
-so they come back unchanged. ``temperature`` 0 starts from zeros (deterministic for any seed);
-the same ``seed`` gives the same output, bit for bit, on one machine.
+neither. cfg_audio = cfg_style = 1 is the plain conditional field; cfg_style = 0 gives exactly
+the output without a prompt (the null style); above 1 exaggerates. Known frames (the prompt, a
+window's context, frames kept by an edit) are held at their given values throughout, so they
+come back unchanged. ``temperature`` 0 starts from zeros (deterministic for any seed); the same
+``seed`` gives the same output, bit for bit, on one machine.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 
 from ptalker.errors import PtalkerError
 from ptalker.models.flow import VelocityField
-from ptalker.models.flow_talker import FlowTalker
+from ptalker.models.flow_talker import FlowPrompt, FlowTalker
 
 SOLVERS = ("euler", "midpoint")
 
@@ -53,32 +54,50 @@ class SamplerSettings:
 
 
 def guided_velocity(field: VelocityField, x: torch.Tensor, t: torch.Tensor, audio: torch.Tensor,
-                    prompt: torch.Tensor, known: torch.Tensor, cfg_audio: float, cfg_style: float) -> torch.Tensor:
-    """(B, T, D) the two-knob guided velocity (see the module docstring); the three conditions
-    run as one batch of 3B."""
-    none = torch.zeros_like(known)
-    batch = (torch.cat([x, x, x]), torch.cat([t, t, t]), torch.cat([torch.zeros_like(audio), audio, audio]),
-             torch.cat([prompt, prompt, prompt]), torch.cat([none, none, known]))
-    v_null, v_audio, v_full = field(*batch).chunk(3)
-    return v_null + cfg_audio * (v_audio - v_null) + cfg_style * (v_full - v_audio)
+                    prompt: torch.Tensor, known: torch.Tensor, prompt_frames: int, cfg_audio: float,
+                    cfg_style: float) -> torch.Tensor:
+    """(B, T, D) the two-knob guided velocity (see the module docstring).
+
+    The first ``prompt_frames`` frames are the style prompt: v(a, 0) and v(0, 0) run on the
+    frames after it alone (as if there were no prompt; known frames after it, such as a window's
+    context or kept frames, stay known in every condition), v(a, s) on all frames. The prompt
+    frames' own velocities are v(a, s)'s (the sampler holds them at their values anyway)."""
+    P = prompt_frames
+    rest = (x[:, P:], t, audio[:, P:], prompt[:, P:], known[:, P:])
+    both = (torch.cat([rest[0], rest[0]]), torch.cat([t, t]), torch.cat([torch.zeros_like(rest[2]), rest[2]]),
+            torch.cat([rest[3], rest[3]]), torch.cat([rest[4], rest[4]]))
+    v_null, v_audio = field(*both).chunk(2)  # (B, T - P, D) each
+    v_full = field(x, t, audio, prompt, known) if P else None
+    guided = v_null + cfg_audio * (v_audio - v_null)
+    if v_full is None:
+        return guided
+    guided = guided + cfg_style * (v_full[:, P:] - v_audio)
+    return torch.cat([v_full[:, :P], guided], dim=1)
 
 
 @torch.no_grad()
 def sample_motion(field: VelocityField, audio: torch.Tensor, prompt: torch.Tensor, known: torch.Tensor,
-                  settings: SamplerSettings) -> torch.Tensor:
-    """(B, T, D) motion for ``audio`` (B, T, C) content features, with ``prompt`` (B, T, D) held
-    on the ``known`` (B, T) frames, by ``settings`` (``field`` in eval mode: no dropout)."""
+                  settings: SamplerSettings, generator: torch.Generator | None = None,
+                  prompt_frames: int = 0) -> torch.Tensor:
+    """(B, T, D) motion for the audio condition ``audio`` (B, T, C), with ``prompt`` (B, T, D)
+    held on the ``known`` (B, T) frames, the first ``prompt_frames`` of them the style prompt
+    (:func:`guided_velocity`), by ``settings`` (``field`` in eval mode: no dropout). The initial
+    noise of the frames after the prompt comes from ``generator`` (default: a new one seeded
+    with ``settings.seed``)."""
     settings.check()
-    generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
-    shape = (*audio.shape[:2], field.config.motion_dim)
-    x = settings.temperature * torch.randn(shape, generator=generator).to(audio)
+    if generator is None:
+        generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
+    B, T, _ = audio.shape
+    D, P = field.config.motion_dim, prompt_frames
+    noise = torch.randn((B, T - P, D), generator=generator).to(audio)
+    x = torch.cat([torch.zeros(B, P, D).to(audio), settings.temperature * noise], dim=1)
     keep = known[..., None].to(x.dtype)
     x = keep * prompt + (1 - keep) * x
     dt = 1.0 / settings.steps
 
     def velocity(state: torch.Tensor, time: float) -> torch.Tensor:
         t = torch.full((len(state),), time, dtype=state.dtype, device=state.device)
-        return guided_velocity(field, state, t, audio, prompt, known, settings.cfg_audio, settings.cfg_style)
+        return guided_velocity(field, state, t, audio, prompt, known, P, settings.cfg_audio, settings.cfg_style)
 
     for step in range(settings.steps):
         t = step * dt
@@ -87,35 +106,61 @@ def sample_motion(field: VelocityField, audio: torch.Tensor, prompt: torch.Tenso
         else:
             half = x + 0.5 * dt * velocity(x, t)
             x = x + dt * velocity(half, t + 0.5 * dt)
-        x = keep * prompt + (1 - keep) * x  # the prompt stays as given
+        x = keep * prompt + (1 - keep) * x  # known frames stay as given
     return x
 
 
 @torch.no_grad()
+def clip_prompt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor,
+                phones: torch.Tensor | None = None) -> FlowPrompt:
+    """The prompt of a reference clip: ``audio`` (S,) and its ``offsets`` (T, V, 3) from the
+    person's neutral face (head motion removed), ``phones`` (T, P) or None; its first
+    ``talker.config.prompt_frames`` frames are used."""
+    frames = min(len(offsets), talker.config.prompt_frames)
+    cut = int(round(frames * audio.shape[-1] / len(offsets)))
+    condition = talker.condition(audio[:cut][None], frames, None if phones is None else phones[:frames][None])[0]
+    return FlowPrompt(talker.basis.encode(offsets[:frames]), condition)
+
+
+WINDOW_FRAMES = 300
+"""New frames generated per window of long audio."""
+CONTEXT_FRAMES = 30
+"""Frames of the previous window's output held as known frames at the start of the next."""
+
+
+@torch.no_grad()
+def generate_motion(talker: FlowTalker, condition: torch.Tensor, settings: SamplerSettings,
+                    prompt: FlowPrompt | None = None, known_motion: torch.Tensor | None = None,
+                    known: torch.Tensor | None = None) -> torch.Tensor:
+    """(T, K) coefficients for the audio ``condition`` (T, C + K), in the style of ``prompt``
+    (None: the null style); frames ``known`` (T,) bool take ``known_motion`` (T, K) as given
+    (infilling). Long sequences run in windows of WINDOW_FRAMES, each starting with the last
+    CONTEXT_FRAMES generated frames as known frames, so that windows join without a seam."""
+    field = talker.field.eval()
+    T, K = len(condition), talker.basis.size
+    out = torch.zeros(T, K) if known_motion is None else known_motion.clone()
+    fixed = torch.zeros(T, dtype=torch.bool) if known is None else known.clone()
+    generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
+    prompt_motion = torch.zeros(0, K) if prompt is None else prompt.motion
+    prompt_condition = torch.zeros(0, condition.shape[-1]) if prompt is None else prompt.condition
+    P = len(prompt_motion)
+    for start in range(0, T, WINDOW_FRAMES):
+        first, stop = max(0, start - CONTEXT_FRAMES), min(T, start + WINDOW_FRAMES)
+        window_known = fixed[first:stop].clone()
+        window_known[:start - first] = True  # the context: frames generated already
+        motion = torch.cat([prompt_motion, out[first:stop]])[None]  # (1, P + W, K)
+        held = torch.cat([torch.ones(P, dtype=torch.bool), window_known])[None]  # (1, P + W)
+        both = torch.cat([prompt_condition, condition[first:stop]])[None]  # (1, P + W, C + K)
+        sampled = sample_motion(field, both, motion * held[..., None], held, settings, generator, P)
+        out[first:stop] = sampled[0, P:]
+    return out
+
+
+@torch.no_grad()
 def generate_offsets(talker: FlowTalker, audio: torch.Tensor, num_frames: int, settings: SamplerSettings,
-             prompt_audio: torch.Tensor | None = None, prompt_offsets: torch.Tensor | None = None,
-             phones: torch.Tensor | None = None, prompt_phones: torch.Tensor | None = None) -> torch.Tensor:
-    """(T, V, 3) offsets by ``talker`` for ``audio`` (S,) spanning ``num_frames`` frames; with a reference
-    clip (``prompt_audio`` (S_p,) and its ``prompt_offsets`` (T_p, V, 3)) as the in-context
-    prompt. ``phones`` (T, P) and ``prompt_phones`` (T_p, P) feed a phonetic channel. The
-    talker's field is put in eval mode."""
-    samples_per_frame = audio.shape[-1] / num_frames
-    if prompt_audio is None:
-        full_audio, prompt_frames = audio, 0
-    else:
-        prompt_frames = len(prompt_offsets)
-        cut = int(round(prompt_frames * samples_per_frame))
-        full_audio = torch.cat([prompt_audio[:cut], torch.zeros(max(0, cut - len(prompt_audio))), audio])
-    total = prompt_frames + num_frames
-    both_phones = None
-    if phones is not None:
-        before = prompt_phones if prompt_phones is not None else torch.zeros(prompt_frames, phones.shape[-1])
-        both_phones = torch.cat([before, phones])[None]
-    content = talker.content(full_audio[None], total, phones=both_phones)  # (1, T_p + T, C)
-    known = torch.zeros(1, total, dtype=torch.bool)
-    prompt = torch.zeros(1, total, talker.basis.size)
-    if prompt_frames:
-        known[0, :prompt_frames] = True
-        prompt[0, :prompt_frames] = talker.basis.encode(prompt_offsets)
-    coefficients = sample_motion(talker.field.eval(), content, prompt, known, settings)
-    return talker.basis.decode(coefficients[0, prompt_frames:])
+                     prompt: FlowPrompt | None = None, phones: torch.Tensor | None = None) -> torch.Tensor:
+    """(T, V, 3) offsets by ``talker`` for ``audio`` (S,) spanning ``num_frames`` frames, in the
+    style of ``prompt`` (:func:`clip_prompt`; None: the null style); ``phones`` (T, P) feed a
+    phonetic channel."""
+    condition = talker.condition(audio[None], num_frames, None if phones is None else phones[None])[0]
+    return talker.basis.decode(generate_motion(talker, condition, settings, prompt))

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from ptalker.audio.augment import AugmentConfig
 from ptalker.config import load_config
+from ptalker.errors import PtalkerError
 from ptalker.models.build import check_architecture
 from ptalker.models.faceformer import FaceFormerConfig
+from ptalker.models.flow_talker import FlowTalkerConfig
 from ptalker.models.ptalker import PTalkerConfig
 
 MOTION_TERMS = ("reconstruction", "velocity", "lip", "lip_gap", "lip_seal")
@@ -53,9 +55,11 @@ class TrainConfig:
     """Data set YAML (DatasetSpec); empty: DATA/dataset.yaml."""
     out: str = "outputs/train"
     architecture: str = "ptalker"
-    """'ptalker', or 'faceformer' for the baseline (its sizes in the ``faceformer`` section)."""
+    """'ptalker', 'faceformer' for the baseline (its sizes in the ``faceformer`` section), or 'flow'
+    for the generative talker (the ``flow`` section; ``init`` names the PTalker it builds on)."""
     model: PTalkerConfig = field(default_factory=PTalkerConfig)
     faceformer: FaceFormerConfig = field(default_factory=FaceFormerConfig)
+    flow: FlowTalkerConfig = field(default_factory=FlowTalkerConfig)
     losses: LossWeights = field(default_factory=LossWeights)
     epochs: int = 20
     batch_size: int = 8
@@ -75,6 +79,8 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     init: str = ""
     """Checkpoint to start a new run from (fine-tuning; e.g. to add a phonetic channel); empty: random."""
+    validate_every: int = 1
+    """Epochs between validations (each writes last.pt, and best.pt when val LVE improved)."""
     max_steps: int = 0
     """Stop after this many optimizer steps (0: run all epochs)."""
     seed: int = 0
@@ -84,6 +90,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_architecture(self.architecture)
+        if self.validate_every < 1:
+            raise PtalkerError(f"validate_every: expected a whole number >= 1, got {self.validate_every}")
 
 
 def load_train_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:

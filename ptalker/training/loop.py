@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -32,18 +31,13 @@ from ptalker.mesh.face_sets import rigid_region_ids
 from ptalker.mesh.topology import Topology
 from ptalker.metrics.vertex_errors import lip_vertex_error
 from ptalker.models.build import SECTIONS
-from ptalker.pipelines.checkpoint import build_network, load_checkpoint, load_state, save_checkpoint
+from ptalker.pipelines.checkpoint import build_network, load_checkpoint, save_checkpoint
 from ptalker.pipelines.decoding import decode_offsets
 from ptalker.training.clips import prepare_clip, stabilized
 from ptalker.training.config import TrainConfig
 from ptalker.training.logs import write_log
 from ptalker.training.objective import OBJECTIVES, Objective
-
-
-def warmup_cosine(step: int, warmup: int, total: int) -> float:
-    """Learning-rate factor: linear warm-up over ``warmup`` steps, then a cosine decay to 0 at ``total``
-    (a plain float: checkpoints hold no numpy scalars)."""
-    return min(1.0, (step + 1) / max(warmup, 1)) * 0.5 * (1.0 + math.cos(math.pi * min(step / max(total, 1), 1.0)))
+from ptalker.training.run_state import TrainResult, resume_state, warmup_cosine
 
 
 def _device(name: str) -> torch.device:
@@ -79,21 +73,6 @@ def validate(model: torch.nn.Module, dataset: TalkingHeadDataset, lip_ids: np.nd
         gts.append(item.vertices.numpy())
     model.train()
     return lip_vertex_error(preds, gts, lip_ids)
-
-
-@dataclass
-class TrainResult:
-    """Where the run wrote and how it went."""
-
-    out: Path
-    epochs: int
-    steps: int
-    best_val_lve: float
-    seconds: float
-
-    def __str__(self) -> str:
-        return (f"trained {self.steps} steps ({self.epochs} epochs) in {self.seconds:.0f} s; best val LVE "
-                f"{self.best_val_lve:.3e}; checkpoints in {self.out} (best.pt, last.pt), log train_log.csv")
 
 
 @dataclass
@@ -157,7 +136,7 @@ def _setup(config: TrainConfig) -> _Run:
                                                                                       total_steps))
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    state = _resume(out / "last.pt", model, optimizer, schedule)
+    state = resume_state(out / "last.pt", model, optimizer, schedule)
     if config.init and state["step"] == 0:
         _initialise(model, Path(config.init))
     objective = Objective(model)
@@ -221,13 +200,18 @@ def _end_epoch(run: _Run, seconds: float) -> None:
 
 def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Run (or continue) the training ``config`` describes."""
+    if config.architecture == "flow":
+        from ptalker.training.flow_loop import train_flow
+
+        return train_flow(config, progress)
     run = _setup(config)
     start_time = time.perf_counter() - run.state["seconds"]
     for epoch in range(run.state["epoch"], config.epochs):
         _run_epoch(run, epoch, progress)
-        if run.rank == 0:
+        done = run.state["epoch"] == config.epochs or (config.max_steps and run.state["step"] >= config.max_steps)
+        if run.rank == 0 and (run.state["epoch"] % config.validate_every == 0 or done):
             _end_epoch(run, time.perf_counter() - start_time)
-        if config.max_steps and run.state["step"] >= config.max_steps:
+        if done:
             break
     if run.world > 1:
         dist.barrier()
@@ -245,16 +229,3 @@ def _initialise(model: torch.nn.Module, path: Path) -> None:
         raise PtalkerError(f"init {path}: its weights do not fit this network ({', '.join(misfit[:4])}); "
                            "start from a checkpoint of the same sizes")
     model.load_state_dict(weights, strict=False)
-
-
-def _resume(path: Path, model: torch.nn.Module, optimizer, schedule) -> dict:
-    """Load ``path`` into the model/optimizer/schedule if it exists; the run's state dict."""
-    state = {"epoch": 0, "step": 0, "best": float("inf"), "seconds": 0.0}
-    if not path.is_file():
-        return state
-    checkpoint = load_checkpoint(path)
-    load_state(model, checkpoint)
-    saved = checkpoint["extra"]["train_state"]
-    optimizer.load_state_dict(saved["optimizer"])
-    schedule.load_state_dict(saved["schedule"])
-    return {key: saved[key] for key in state}

@@ -12,6 +12,7 @@ from helpers import strip_mesh, tiny_faceformer_config, tiny_ptalker_config
 from ptalker.errors import PtalkerError
 from ptalker.models.build import ARCHITECTURES, SECTIONS, build_model, check_architecture
 from ptalker.models.faceformer import FaceFormer
+from ptalker.models.flow_talker import FlowTalker, FlowTalkerConfig
 from ptalker.models.ptalker import PTalker
 from ptalker.pipelines.checkpoint import network_from_config
 from ptalker.pipelines.decoding import DECODERS
@@ -24,8 +25,8 @@ TINY_CONFIGS = {"ptalker": tiny_ptalker_config(graph_nodes=8, num_speakers=2),
 
 def test_check_architecture():
     assert check_architecture("faceformer") == "faceformer" and check_architecture("ptalker") == "ptalker"
-    assert set(SECTIONS) == {"ptalker", "faceformer"}
-    with pytest.raises(PtalkerError, match="'transformer' unknown; choose one of ptalker, faceformer") as err:
+    assert set(SECTIONS) == {"ptalker", "faceformer", "flow"}
+    with pytest.raises(PtalkerError, match="'transformer' unknown; choose one of ptalker, faceformer, flow") as err:
         check_architecture("transformer", "model.arch")
     assert str(err.value).startswith("model.arch")
 
@@ -58,10 +59,11 @@ def test_build_from_checkpoint_config():
         network_from_config({"architecture": "gpt"}, topology, "x.pt")
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", [a for a in ARCHITECTURES if a != "flow"])
 def test_every_architecture_trains_and_decodes(architecture):
     """Training and decoding pick their strategy by the network's ``architecture``: each
-    registered architecture has one of each, and the network built for it names it."""
+    registered architecture has one of each, and the network built for it names it (the flow
+    talker has its own training loop and sampler: the next test)."""
     assert architecture in OBJECTIVES, f"'{architecture}' has no training strategy in training.objective.OBJECTIVES"
     assert architecture in DECODERS, f"'{architecture}' has no decoding loop in pipelines.decoding.DECODERS"
     assert architecture in TINY_CONFIGS, f"'{architecture}': add a tiny config to TINY_CONFIGS to test it"
@@ -70,6 +72,16 @@ def test_every_architecture_trains_and_decodes(architecture):
     assert type(network).architecture == architecture, \
         f"build_model('{architecture}') gives a {type(network).__name__}, whose architecture is " \
         f"'{type(network).architecture}'"
+
+
+def test_the_flow_talker_builds_on_a_ptalker():
+    content = tiny_ptalker_config(graph_nodes=8)
+    with pytest.raises(PtalkerError, match="architecture 'flow': give the sizes of its content PTalker"):
+        build_model("flow", FlowTalkerConfig(), *strip_mesh(30))
+    network = build_model("flow", FlowTalkerConfig(basis_size=6), *strip_mesh(30), content=content)
+    assert isinstance(network, FlowTalker) and isinstance(network.content_model, PTalker)
+    assert network.field.config.motion_dim == 6 and network.field.config.audio_dim == content.content_dim + 6
+    assert not any(p.requires_grad for p in network.content_model.parameters())
 
 
 def test_strategies_name_only_registered_architectures():

@@ -42,13 +42,27 @@ def test_velocity_shapes_and_prompt_frames_ignore_x(field, inputs):
 
 
 def test_guidance_knobs_reduce_to_the_plain_conditions(field, inputs):
-    audio, prompt, known = inputs
+    audio, prompt, known = inputs  # the first 6 frames are the style prompt
     x, t = torch.randn(B, T, CONFIG.motion_dim), torch.full((B,), 0.5)
     with torch.no_grad():
         full = field(x, t, audio, prompt, known)
-        null = field(x, t, torch.zeros_like(audio), prompt, torch.zeros_like(known))
-        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 1.0, 1.0), full, atol=1e-5)
-        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 0.0, 0.0), null, atol=1e-5)
+        rest = (x[:, 6:], t, audio[:, 6:], prompt[:, 6:], known[:, 6:])  # no prompt: the frames after it alone
+        audio_only = field(*rest)
+        null = field(rest[0], t, torch.zeros_like(rest[2]), *rest[3:])
+        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 6, 1.0, 1.0), full, atol=1e-5)
+        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 6, 1.0, 0.0)[:, 6:], audio_only,
+                              atol=1e-5)
+        assert torch.allclose(guided_velocity(field, x, t, audio, prompt, known, 6, 0.0, 0.0)[:, 6:], null, atol=1e-5)
+
+
+def test_style_scale_zero_is_exactly_the_run_without_a_prompt(field, inputs):
+    audio, prompt, known = inputs
+    settings = SamplerSettings(steps=4, seed=3, cfg_style=0.0)
+    with_prompt = sample_motion(field, audio, prompt, known, settings, prompt_frames=6)
+    without = sample_motion(field, audio[:, 6:], prompt[:, 6:], known[:, 6:], settings)
+    assert torch.equal(with_prompt[:, 6:], without)
+    styled = sample_motion(field, audio, prompt, known, dataclasses.replace(settings, cfg_style=1.0), prompt_frames=6)
+    assert not torch.equal(styled[:, 6:], without)
 
 
 def test_prompt_frames_come_back_unchanged_and_seeds_repeat(field, inputs):

@@ -1,4 +1,5 @@
-"""The generative talker: prompt masks for training, the loss, and generation with a prompt."""
+"""The generative talker: prompt masks for training, its audio condition, the loss, and
+generation with a prompt, infilled frames and windows."""
 
 import numpy as np
 import pytest
@@ -6,13 +7,15 @@ import torch
 from helpers import tiny_ptalker_config
 
 from ptalker.models.flow import FlowConfig
-from ptalker.models.flow_talker import FlowTalker, PromptShares, prompt_masks
+from ptalker.models.flow_talker import FlowTalker, FlowTalkerConfig, PromptShares, prompt_masks
 from ptalker.models.motion_basis import MotionBasis
 from ptalker.models.ptalker import PTalker
-from ptalker.pipelines.flow_sampling import SamplerSettings, generate_offsets
+from ptalker.pipelines import flow_sampling
+from ptalker.pipelines.flow_sampling import SamplerSettings, clip_prompt, generate_motion, generate_offsets
 
 K = 8
-FLOW = FlowConfig(motion_dim=K, audio_dim=32, dim=32, layers=1, heads=2, ff=64, window=16, dropout=0.0)
+CONFIG = FlowTalkerConfig(velocity=FlowConfig(dim=32, layers=1, heads=2, ff=64, window=16, dropout=0.0),
+                          basis_size=K, prompt_frames=15)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,17 @@ def talker(standin_template, standin_model):
     content = PTalker(tiny_ptalker_config(), standin_template.astype(np.float32), standin_model.faces)
     frames = torch.randn(200, K) @ torch.randn(K, len(standin_template) * 3) * 1e-3
     basis = MotionBasis.fit(frames.reshape(200, -1, 3), K)
-    return FlowTalker(content, basis, FLOW)
+    return FlowTalker(content, CONFIG, basis)
+
+
+def test_condition_is_content_and_the_neutral_decoder_motion(talker):
+    audio = torch.randn(1, 16000)
+    condition = talker.condition(audio, 30)
+    content = talker.content_model.audio_codes(audio, 30).content_mu
+    assert condition.shape == (1, 30, content.shape[-1] + K)
+    assert torch.allclose(condition[..., :content.shape[-1]], content)
+    decoded = talker.content_model.decode(content, talker.content_model.neutral_style()[None])
+    assert torch.allclose(condition[..., content.shape[-1]:], talker.basis.encode(decoded), atol=1e-4)
 
 
 def test_prompt_masks_cover_every_kind_and_leave_frames_to_generate():
@@ -38,32 +51,63 @@ def test_prompt_masks_cover_every_kind_and_leave_frames_to_generate():
 
 
 def test_loss_trains_the_field_only_and_falls_on_one_batch(talker):
-    audio = torch.randn(2, 16000)
-    offsets = talker.basis.decode(torch.randn(2, 30, K))  # (2, 30, V, 3) inside the basis
+    condition = talker.condition(torch.randn(2, 16000), 30)
+    motion = torch.randn(2, 30, K)
     frame_mask = torch.ones(2, 30, dtype=torch.bool)
     trainable = [p for p in talker.parameters() if p.requires_grad]
     assert trainable and all(p.requires_grad is False for p in talker.content_model.parameters())
 
     def measured() -> float:
         with torch.no_grad():
-            return float(np.mean([talker.loss(audio, offsets, frame_mask, torch.Generator().manual_seed(s)).item()
+            return float(np.mean([talker.loss(motion, condition, frame_mask, torch.Generator().manual_seed(s)).item()
                                   for s in range(8)]))
 
     before = measured()
     optimizer = torch.optim.Adam(trainable, lr=3e-3)
     for step in range(60):
         optimizer.zero_grad()
-        talker.loss(audio, offsets, frame_mask, torch.Generator().manual_seed(100 + step)).backward()
+        talker.loss(motion, condition, frame_mask, torch.Generator().manual_seed(100 + step)).backward()
         optimizer.step()
     assert measured() < 0.8 * before
 
 
-def test_generate_infills_after_the_prompt_and_repeats_with_a_seed(talker):
-    audio, prompt_audio = torch.randn(16000), torch.randn(8000)
-    prompt_offsets = talker.basis.decode(torch.randn(15, K))
+def test_generate_with_a_prompt_repeats_with_a_seed(talker):
+    audio = torch.randn(16000)
+    prompt = clip_prompt(talker, torch.randn(16000), talker.basis.decode(torch.randn(30, K)))
+    assert prompt.motion.shape == (15, K) and prompt.condition.shape[0] == 15  # prompt_frames of the clip
     settings = SamplerSettings(steps=3, seed=1)
-    out = generate_offsets(talker, audio, 30, settings, prompt_audio, prompt_offsets)
+    out = generate_offsets(talker, audio, 30, settings, prompt)
     assert out.shape == (30, talker.basis_mean.numel() // 3, 3)
-    assert torch.equal(out, generate_offsets(talker, audio, 30, settings, prompt_audio, prompt_offsets))
+    assert torch.equal(out, generate_offsets(talker, audio, 30, settings, prompt))
     alone = generate_offsets(talker, audio, 30, settings)
     assert alone.shape == out.shape and not torch.equal(alone, out)
+
+
+def test_known_frames_come_back_bit_identical(talker):
+    condition = talker.condition(torch.randn(1, 16000), 30)[0]
+    known_motion = torch.randn(30, K)
+    known = torch.zeros(30, dtype=torch.bool)
+    known[:10] = known[20:] = True  # infill frames 10..19
+    out = generate_motion(talker, condition, SamplerSettings(steps=3), known_motion=known_motion, known=known)
+    assert torch.equal(out[known], known_motion[known])
+    assert not torch.equal(out[~known], known_motion[~known])
+
+
+def test_windows_hold_the_previous_windows_frames_as_context(talker, monkeypatch):
+    """Long sequences run in windows; each starts from the frames generated before it."""
+    condition = talker.condition(torch.randn(1, 32000), 60)[0]
+    calls = []
+    sample = flow_sampling.sample_motion
+
+    def recording(field, audio, prompt, known, settings, generator=None, prompt_frames=0):
+        calls.append((audio.shape[1], known[0].clone(), prompt[0].clone()))
+        return sample(field, audio, prompt, known, settings, generator, prompt_frames)
+
+    monkeypatch.setattr(flow_sampling, "WINDOW_FRAMES", 25)
+    monkeypatch.setattr(flow_sampling, "CONTEXT_FRAMES", 5)
+    monkeypatch.setattr(flow_sampling, "sample_motion", recording)
+    out = generate_motion(talker, condition, SamplerSettings(steps=2))
+    assert [length for length, _, _ in calls] == [25, 30, 15]  # 0-25, 20-50, 45-60
+    for (_, known, prompt), start in zip(calls[1:], (25, 50)):
+        assert known[:5].all() and not known[5:].any()
+        assert torch.equal(prompt[:5], out[start - 5:start])  # the context is what was generated
