@@ -36,7 +36,10 @@ class FlowConfig:
     motion_dim: int = 48
     """D: motion coefficients per frame."""
     audio_dim: int = 96
-    """C: audio content features per frame."""
+    """C: condition features per frame (the audio's, then the style channel's)."""
+    style_dim: int = 0
+    """The last style_dim condition features are the style channel: zeroed, with the prompt,
+    for the null style (:mod:`ptalker.pipelines.flow_sampling`)."""
     dim: int = 128
     layers: int = 4
     heads: int = 4

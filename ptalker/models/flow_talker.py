@@ -1,25 +1,25 @@
 """The generative talker: a flow-matching sampler of motion on PTalker's audio content.
 
-    speech (+ phones) --PTalker (frozen)--> content (T, C) and the decoder's motion in the
-                                            neutral style, as basis coefficients (T, K)
-    condition = [content, prior]  (T, C + K)
-    velocity field (coefficients at flow time t, prompt frames, condition) --ODE--> coefficients (T, K)
-    coefficients --motion basis--> offsets (T, V, 3)
+    speech (+ phones) --PTalker (frozen)--> content (T, C)
+        prior  = the decoder's motion in the neutral style, basis coefficients (T, K)
+        style  = (the decoder's motion in the prompt's style - prior) / residual_scale (T, K)
+    condition = [content, prior, style]  (T, C + 2K)
+    velocity field (residual y at flow time t, prompt frames, condition) --ODE--> y (T, K)
+    coefficients = prior + residual_scale * y --motion basis--> offsets (T, V, 3)
 
-The deterministic decoder's neutral-style motion (the *prior*) is part of the audio condition:
-the field does not have to learn lip sync from scratch on a laptop's training budget, only how
-a person's motion departs from the average speaker's, which it reads from the prompt. A
-reference clip is an in-context prompt: its condition is put before the new audio's and its
-motion coefficients are given as known frames; the new frames are infilled and the prompt's
-dropped from the output (:mod:`ptalker.pipelines.flow_sampling`). Training
-(:meth:`FlowTalker.loss`) hides frames by :func:`prompt_masks`, and drops the audio condition
-(``audio_dropout``) and the prompt (a share of the masks has no known frame) so that guidance
-has its null conditions.
+The flow generates the *residual* of the motion over the deterministic decoder's neutral-style
+motion, whitened: the field does not have to learn lip sync from scratch on a laptop's
+training budget, only how a person's motion departs from the average speaker's. It reads that
+from two style sources: the prompt (a reference clip's motion and condition put before the new
+frames as known frames, MimicTalk's in-context style; the prompt's frames are dropped from the
+output) and the style channel (what PTalker's style embedding of the same clip makes of the new
+audio). The null style, for guidance, has neither; the null audio has no condition at all.
+Training (:meth:`FlowTalker.loss`) hides frames by :func:`prompt_masks`, drops the style with
+the prompt, and drops the audio condition in ``audio_dropout`` of the clips.
 
 Shape letters: B batch, T frames, S audio samples (16 kHz), P phone classes, V vertices,
-K basis size, C content features.
+K basis size, C content features, S_dim style embedding size.
 """
-
 from __future__ import annotations
 
 import dataclasses
@@ -66,12 +66,14 @@ class FlowTalkerConfig:
 
 @dataclass
 class FlowPrompt:
-    """A reference clip as the in-context prompt: its motion and audio condition."""
+    """A reference clip as the in-context prompt."""
 
     motion: torch.Tensor
     """(T_p, K) basis coefficients of the clip's (head-stabilized) offsets."""
     condition: torch.Tensor
-    """(T_p, C + K) the audio condition of the clip's speech (:meth:`FlowTalker.condition`)."""
+    """(T_p, C + 2K) the condition of the clip's speech in its own style (:meth:`FlowTalker.condition`)."""
+    style: torch.Tensor
+    """(S_dim,) PTalker's style embedding of the clip: the style channel of the new frames."""
 
 
 def prompt_masks(frame_mask: torch.Tensor, shares: PromptShares, generator: torch.Generator) -> torch.Tensor:
@@ -101,7 +103,7 @@ def prompt_masks(frame_mask: torch.Tensor, shares: PromptShares, generator: torc
 
 
 class FlowTalker(nn.Module):
-    """A velocity field over a motion basis, conditioned on a frozen PTalker (``content_model``)."""
+    """A velocity field over motion residuals, conditioned on a frozen PTalker (``content_model``)."""
 
     architecture = "flow"
 
@@ -110,12 +112,13 @@ class FlowTalker(nn.Module):
         self.config = config
         self.content_model = content.eval().requires_grad_(False)
         K = config.basis_size
-        self.field = VelocityField(dataclasses.replace(config.velocity, motion_dim=K,
-                                                       audio_dim=content.config.content_dim + K))
+        self.field = VelocityField(dataclasses.replace(config.velocity, motion_dim=K, style_dim=K,
+                                                       audio_dim=content.config.content_dim + 2 * K))
         vertex_values = content.num_vertices * 3
         self.register_buffer("basis_mean", torch.zeros(vertex_values))
         self.register_buffer("basis_components", torch.zeros(K, vertex_values))
         self.register_buffer("basis_scale", torch.ones(K))
+        self.register_buffer("residual_scale", torch.ones(K))
         if basis is not None:
             self.set_basis(basis)
 
@@ -133,21 +136,59 @@ class FlowTalker(nn.Module):
         return MotionBasis(self.basis_mean, self.basis_components, self.basis_scale)
 
     @torch.no_grad()
-    def condition(self, audio: torch.Tensor, num_frames: int, phones: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, C + K) the audio condition of ``audio`` (B, S) spanning ``num_frames`` frames
-        (``phones`` (B, T, P) for a content model with a phonetic channel): the content features
-        and the content model's neutral-style motion in basis coefficients."""
+    def content_and_prior(self, audio: torch.Tensor, num_frames: int,
+                          phones: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The content (B, T, C) of ``audio`` (B, S) spanning ``num_frames`` frames (``phones``
+        (B, T, P) for a content model with a phonetic channel) and the prior (B, T, K): the
+        decoder's motion in the neutral style."""
         model = self.content_model
         content = model.audio_codes(audio, num_frames, phones=phones).content_mu  # (B, T, C)
-        neutral = model.neutral_style()[None].expand(len(audio), -1)  # (B, S_dim)
-        prior = self.basis.encode(model.decode(content, neutral))  # (B, T, K)
-        return torch.cat([content, prior], dim=-1)
+        return content, self.styled_motion(content, model.neutral_style()[None].expand(len(audio), -1))
+
+    @torch.no_grad()
+    def styled_motion(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(B, T, K) the decoder's motion of ``content`` (B, T, C) in ``style`` (B, S_dim)."""
+        return self.basis.encode(self.content_model.decode(content, style))
+
+    def join_condition(self, content: torch.Tensor, prior: torch.Tensor, styled: torch.Tensor | None) -> torch.Tensor:
+        """(..., C + 2K) the condition of ``content`` (..., C) with the ``prior`` (..., K) and the
+        ``styled`` motion (..., K) (None: no style, the style channel is zeros)."""
+        channel = torch.zeros_like(prior) if styled is None else (styled - prior) / self.residual_scale
+        return torch.cat([content, prior, channel], dim=-1)
+
+    @torch.no_grad()
+    def condition(self, audio: torch.Tensor, num_frames: int, phones: torch.Tensor | None = None,
+                  style: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, C + 2K) the condition of ``audio`` (B, S) spanning ``num_frames`` frames
+        (``phones`` (B, T, P) for a content model with a phonetic channel) in ``style`` (B, S_dim)
+        (None: the style channel is zeros): see the module docstring."""
+        content, prior = self.content_and_prior(audio, num_frames, phones)
+        return self.join_condition(content, prior, None if style is None else self.styled_motion(content, style))
+
+    def prior(self, condition: torch.Tensor) -> torch.Tensor:
+        """(..., K) the neutral-style decoder motion inside ``condition`` (..., C + 2K)."""
+        K = self.config.basis_size
+        return condition[..., -2 * K:-K]
+
+    def to_residual(self, motion: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """(..., K) the whitened residual y of ``motion`` (..., K) over the prior of ``condition``."""
+        return (motion - self.prior(condition)) / self.residual_scale
+
+    def from_residual(self, residual: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """(..., K) motion coefficients of the residual ``residual`` (..., K) under ``condition``."""
+        return self.prior(condition) + residual * self.residual_scale
 
     def loss(self, motion: torch.Tensor, condition: torch.Tensor, frame_mask: torch.Tensor,
              generator: torch.Generator) -> torch.Tensor:
         """The flow-matching loss of one batch: ``motion`` (B, T, K) basis coefficients under the
-        audio ``condition`` (B, T, C + K), real frames ``frame_mask`` (B, T)."""
+        ``condition`` (B, T, C + 2K) (style channel included), real frames ``frame_mask`` (B, T).
+        Clips without prompt frames lose the style channel too; ``audio_dropout`` of the clips
+        lose the whole condition."""
+        known = prompt_masks(frame_mask, self.config.prompts, generator)
+        residual = self.to_residual(motion, condition)
+        K = self.config.basis_size
+        styled = known.any(dim=1).to(condition)[:, None, None]  # (B, 1, 1)
+        condition = torch.cat([condition[..., :-K], condition[..., -K:] * styled], dim=-1)
         drop = torch.rand(len(condition), generator=generator) < self.config.audio_dropout  # (B,) null audio rows
         condition = condition * (~drop).to(condition)[:, None, None]
-        known = prompt_masks(frame_mask, self.config.prompts, generator)
-        return flow_matching_loss(self.field, motion, condition, known, frame_mask, generator)
+        return flow_matching_loss(self.field, residual, condition, known, frame_mask, generator)

@@ -9,7 +9,8 @@ An adapter file (``torch.save`` of plain containers, read with ``weights_only=Tr
     rank       LoRA rank
     lora       the adapters' state (peft's names: blocks.<i>.<layer>.lora_A/B.weight)
     template   (V, 3) the person's neutral face
-    prompt     {'motion': (T_p, K), 'condition': (T_p, C + K)}: their clip as the default prompt
+    prompt     {'motion': (T_p, K), 'condition': (T_p, C + 2K), 'style': (S_dim,)}: their clip
+               as the default prompt
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def save_adapter(path: str | os.PathLike, talker: FlowTalker, base: str, rank: i
 
     data = {"format": ADAPTER_FORMAT, "base": base, "rank": rank, "lora": adapter_state(talker),
             "template": person.template.clone(),
-            "prompt": {"motion": person.prompt.motion, "condition": person.prompt.condition}}
+            "prompt": {"motion": person.prompt.motion, "condition": person.prompt.condition,
+                       "style": person.prompt.style}}
     with atomic_open(path, "wb") as handle:
         torch.save(data, handle)
 
@@ -118,4 +120,5 @@ def load_adapter(talker: FlowTalker, path: str | os.PathLike) -> Person:
     talker.requires_grad_(False)
     set_merged(talker, True)
     talker.field.eval()
-    return Person(data["template"].float(), FlowPrompt(data["prompt"]["motion"], data["prompt"]["condition"]))
+    prompt = data["prompt"]
+    return Person(data["template"].float(), FlowPrompt(prompt["motion"], prompt["condition"], prompt["style"]))

@@ -223,15 +223,15 @@ class Animator:
                 raise PtalkerError(f"speaker '{style.speaker}': not a training speaker of this checkpoint; choose one "
                                    f"of {', '.join(self.speaker_prompts) or 'none'} or give a reference clip")
             stored = self.speaker_prompts[style.speaker]
-            prompt = FlowPrompt(stored["motion"], stored["condition"])
+            prompt = FlowPrompt(stored["motion"], stored["condition"], stored["style"])
         elif style.reference_audio is not None and style.reference_motion is not None:
-            audio, offsets, _ = self.reference_clip(style)
+            audio, offsets, face = self.reference_clip(style)
             phones = None
             if self.uses_phones:
                 frames = min(len(offsets), self.flow.config.prompt_frames)
                 phones = self.phones_of(audio.numpy()[:int(len(audio) * frames / len(offsets))], None, None,
                                       "reference audio", frames)
-            prompt = clip_prompt(self.flow, audio, offsets, phones)
+            prompt = clip_prompt(self.flow, audio, offsets, face, phones)
         else:
             raise PtalkerError("style: give a speaker or a reference clip (audio and motion)")
         base = template if template is not None else person_template

@@ -59,18 +59,22 @@ def guided_velocity(field: VelocityField, x: torch.Tensor, t: torch.Tensor, audi
     """(B, T, D) the two-knob guided velocity (see the module docstring).
 
     The first ``prompt_frames`` frames are the style prompt: v(a, 0) and v(0, 0) run on the
-    frames after it alone (as if there were no prompt; known frames after it, such as a window's
-    context or kept frames, stay known in every condition), v(a, s) on all frames. The prompt
-    frames' own velocities are v(a, s)'s (the sampler holds them at their values anyway)."""
-    P = prompt_frames
-    rest = (x[:, P:], t, audio[:, P:], prompt[:, P:], known[:, P:])
+    frames after it alone, without the condition's style channel (as if there were no prompt;
+    known frames after it, such as a window's context or kept frames, stay known in every
+    condition), v(a, s) on all frames. The prompt frames' own velocities are v(a, s)'s (the
+    sampler holds them at their values anyway)."""
+    P, style_dim = prompt_frames, field.config.style_dim
+    unstyled = audio[:, P:].clone()
+    if style_dim:
+        unstyled[..., -style_dim:] = 0.0
+    rest = (x[:, P:], t, unstyled, prompt[:, P:], known[:, P:])
     both = (torch.cat([rest[0], rest[0]]), torch.cat([t, t]), torch.cat([torch.zeros_like(rest[2]), rest[2]]),
             torch.cat([rest[3], rest[3]]), torch.cat([rest[4], rest[4]]))
     v_null, v_audio = field(*both).chunk(2)  # (B, T - P, D) each
-    v_full = field(x, t, audio, prompt, known) if P else None
     guided = v_null + cfg_audio * (v_audio - v_null)
-    if v_full is None:
-        return guided
+    if not P and not (style_dim and audio[..., -style_dim:].any()):
+        return guided  # no style given: v(a, s) is v(a, 0)
+    v_full = field(x, t, audio, prompt, known)
     guided = guided + cfg_style * (v_full[:, P:] - v_audio)
     return torch.cat([v_full[:, :P], guided], dim=1)
 
@@ -111,15 +115,19 @@ def sample_motion(field: VelocityField, audio: torch.Tensor, prompt: torch.Tenso
 
 
 @torch.no_grad()
-def clip_prompt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor,
+def clip_prompt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, template: torch.Tensor,
                 phones: torch.Tensor | None = None) -> FlowPrompt:
     """The prompt of a reference clip: ``audio`` (S,) and its ``offsets`` (T, V, 3) from the
-    person's neutral face (head motion removed), ``phones`` (T, P) or None; its first
-    ``talker.config.prompt_frames`` frames are used."""
+    person's neutral face ``template`` (V, 3) (head motion removed), ``phones`` (T, P) or None.
+    Its style is PTalker's embedding of the whole clip; its first ``talker.config.prompt_frames``
+    frames are the prompt's frames."""
+    model = talker.content_model
+    style = model.reference_style(model.audio_codes(audio[None], len(offsets)).style,
+                                  model.motion_codes(offsets[None], template[None]).style)  # (1, S_dim)
     frames = min(len(offsets), talker.config.prompt_frames)
     cut = int(round(frames * audio.shape[-1] / len(offsets)))
-    condition = talker.condition(audio[:cut][None], frames, None if phones is None else phones[:frames][None])[0]
-    return FlowPrompt(talker.basis.encode(offsets[:frames]), condition)
+    condition = talker.condition(audio[:cut][None], frames, None if phones is None else phones[:frames][None], style)
+    return FlowPrompt(talker.basis.encode(offsets[:frames]), condition[0], style[0])
 
 
 WINDOW_FRAMES = 300
@@ -132,28 +140,33 @@ CONTEXT_FRAMES = 30
 def generate_motion(talker: FlowTalker, condition: torch.Tensor, settings: SamplerSettings,
                     prompt: FlowPrompt | None = None, known_motion: torch.Tensor | None = None,
                     known: torch.Tensor | None = None) -> torch.Tensor:
-    """(T, K) coefficients for the audio ``condition`` (T, C + K), in the style of ``prompt``
-    (None: the null style); frames ``known`` (T,) bool take ``known_motion`` (T, K) as given
-    (infilling). Long sequences run in windows of WINDOW_FRAMES, each starting with the last
-    CONTEXT_FRAMES generated frames as known frames, so that windows join without a seam."""
+    """(T, K) coefficients for the ``condition`` (T, C + 2K) (:meth:`FlowTalker.condition`, in
+    the prompt's style), in the style of ``prompt`` (None: the null style); frames ``known``
+    (T,) bool take ``known_motion`` (T, K) as given (infilling). Long sequences run in windows
+    of WINDOW_FRAMES, each starting with the last CONTEXT_FRAMES generated frames as known
+    frames, so that windows join without a seam. The sampler works on the residuals over the
+    prior (:meth:`FlowTalker.to_residual`)."""
     field = talker.field.eval()
     T, K = len(condition), talker.basis.size
-    out = torch.zeros(T, K) if known_motion is None else known_motion.clone()
+    out = torch.zeros(T, K) if known_motion is None else talker.to_residual(known_motion, condition)
     fixed = torch.zeros(T, dtype=torch.bool) if known is None else known.clone()
     generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
-    prompt_motion = torch.zeros(0, K) if prompt is None else prompt.motion
+    prompt_residual = torch.zeros(0, K) if prompt is None else talker.to_residual(prompt.motion, prompt.condition)
     prompt_condition = torch.zeros(0, condition.shape[-1]) if prompt is None else prompt.condition
-    P = len(prompt_motion)
+    P = len(prompt_residual)
     for start in range(0, T, WINDOW_FRAMES):
         first, stop = max(0, start - CONTEXT_FRAMES), min(T, start + WINDOW_FRAMES)
         window_known = fixed[first:stop].clone()
         window_known[:start - first] = True  # the context: frames generated already
-        motion = torch.cat([prompt_motion, out[first:stop]])[None]  # (1, P + W, K)
+        residual = torch.cat([prompt_residual, out[first:stop]])[None]  # (1, P + W, K)
         held = torch.cat([torch.ones(P, dtype=torch.bool), window_known])[None]  # (1, P + W)
-        both = torch.cat([prompt_condition, condition[first:stop]])[None]  # (1, P + W, C + K)
-        sampled = sample_motion(field, both, motion * held[..., None], held, settings, generator, P)
+        both = torch.cat([prompt_condition, condition[first:stop]])[None]  # (1, P + W, C + 2K)
+        sampled = sample_motion(field, both, residual * held[..., None], held, settings, generator, P)
         out[first:stop] = sampled[0, P:]
-    return out
+    motion = talker.from_residual(out, condition)
+    if known is not None:  # exactly as given (the round trip through the residual may round)
+        motion[known] = known_motion[known]
+    return motion
 
 
 @torch.no_grad()
@@ -162,5 +175,6 @@ def generate_offsets(talker: FlowTalker, audio: torch.Tensor, num_frames: int, s
     """(T, V, 3) offsets by ``talker`` for ``audio`` (S,) spanning ``num_frames`` frames, in the
     style of ``prompt`` (:func:`clip_prompt`; None: the null style); ``phones`` (T, P) feed a
     phonetic channel."""
-    condition = talker.condition(audio[None], num_frames, None if phones is None else phones[None])[0]
+    style = None if prompt is None else prompt.style[None]
+    condition = talker.condition(audio[None], num_frames, None if phones is None else phones[None], style)[0]
     return talker.basis.decode(generate_motion(talker, condition, settings, prompt))

@@ -91,7 +91,9 @@ def adapt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, templa
     if len(offsets) < 10:
         raise PtalkerError(f"reference clip: {len(offsets)} frames is too short to adapt to; give at least a second")
     fingerprint = base_fingerprint(talker)
-    condition = talker.condition(audio[None], len(offsets), None if phones is None else phones[None])[0]  # (T, C + K)
+    prompt = clip_prompt(talker, audio, offsets, template, phones)
+    condition = talker.condition(audio[None], len(offsets), None if phones is None else phones[None],
+                                 prompt.style[None])[0]  # (T, C + 2K) in the clip's own style
     motion = talker.basis.encode(offsets)  # (T, K)
     add_adapters(talker, settings.rank)
     trainable = [p for p in talker.parameters() if p.requires_grad]
@@ -115,7 +117,7 @@ def adapt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, templa
         losses.append(loss.item())
     seconds = time.perf_counter() - start_time
     talker.field.eval()
-    save_adapter(out, talker, fingerprint, settings.rank, Person(template, clip_prompt(talker, audio, offsets, phones)))
+    save_adapter(out, talker, fingerprint, settings.rank, Person(template, prompt))
     window = max(1, settings.steps // 10)
     return AdaptReport(Path(out), sum(p.numel() for p in trainable), sum(p.numel() for p in talker.parameters()),
                        seconds, settings.steps, float(np.mean(losses[:window])), float(np.mean(losses[-window:])))

@@ -1,16 +1,17 @@
 """Training the generative talker (architecture ``flow``): ``ptalker train configs/train/flow_standin.yaml``.
 
 The content model is a trained PTalker checkpoint (``init``), frozen. Setup fits the motion
-basis on the training frames (head motion removed) and computes, once, every training
-sequence's motion coefficients and its audio conditions (:meth:`FlowTalker.condition`) for each
-phone source the content model reads (none; and with a phonetic channel, recognized and true
-phones). These features are kept in ``OUT/features.pt``, so a resumed run starts at once; each
-step then trains the velocity field alone on random windows of them, which is what makes the
-sampler trainable in minutes on a laptop CPU.
+basis on the training frames (head motion removed) and computes, once, every sequence's motion
+coefficients and, for each phone source the content model reads (none; and with a phonetic
+channel, recognized and true phones), its content, the decoder's neutral-style motion (the
+prior) and the decoder's motion in the style of the sequence's *partner* (the next sequence of
+the same speaker, whose start is the prompt when the sequence is validated). These features
+are kept in ``OUT/features.pt``, so a resumed run starts at once; the residual scale is their
+residuals' spread; each step then trains the velocity field alone on random windows of them,
+which is what makes the sampler trainable in minutes on a laptop CPU.
 
-Validation generates every third val clip (10 midpoint steps, the default guidance) with the
-start of another clip of the same speaker as the prompt, and scores the pooled LVE against the
-head-stabilized truth. Checkpoints hold the content model, the basis and the field, and one
+Validation generates every third val clip (the default sampler settings) with the start of its
+partner as the prompt, and scores the pooled LVE against the head-stabilized truth. Checkpoints hold the content model, the basis and the field, and one
 prompt per training speaker (``extra['speaker_prompts']``), so ``--speaker`` works with the
 sampler. Resuming, logs and atomic writes are those of :mod:`ptalker.training.loop`.
 """
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from ptalker.data.dataset import TalkingHeadDataset
+from ptalker.data.sampling import other_clip
 from ptalker.data.splits import get_dataset_spec
 from ptalker.data.topology import data_topology
 from ptalker.errors import PtalkerError
@@ -56,10 +58,22 @@ class SequenceFeatures:
     speaker: str
     motion: torch.Tensor
     """(T, K) basis coefficients of the stabilized offsets."""
-    conditions: dict[str, torch.Tensor]
-    """phone source -> (T, C + K) audio condition."""
+    content: dict[str, torch.Tensor]
+    """phone source -> (T, C) content features."""
+    prior: dict[str, torch.Tensor]
+    """phone source -> (T, K) the decoder's motion in the neutral style."""
+    styled: dict[str, torch.Tensor]
+    """phone source -> (T, K) the decoder's motion in the partner's style."""
+    partner: int
+    """The sequence whose style ``style`` is: the next one of the same speaker (cyclically)."""
+    style: torch.Tensor
+    """(S_dim,) PTalker's style embedding of the partner."""
     template: torch.Tensor
     """(V, 3) the speaker's neutral face."""
+
+    def condition(self, talker: FlowTalker, source: str) -> torch.Tensor:
+        """(T, C + 2K) the condition for the phone ``source``, in the partner's style."""
+        return talker.join_condition(self.content[source], self.prior[source], self.styled[source])
 
 
 def _phones_of(item, source: str) -> torch.Tensor | None:
@@ -69,19 +83,39 @@ def _phones_of(item, source: str) -> torch.Tensor | None:
     return item.phones[0 if source == "recognized" else 1][None]
 
 
+@torch.no_grad()
 def _features(talker: FlowTalker, dataset: TalkingHeadDataset, rigid: np.ndarray | None,
               progress: bool) -> list[SequenceFeatures]:
     from tqdm import tqdm
 
-    sources = PHONE_SOURCES if talker.content_model.uses_phones else PHONE_SOURCES[:1]
+    model = talker.content_model
+    sources = PHONE_SOURCES if model.uses_phones else PHONE_SOURCES[:1]
+    items = [stabilized(dataset[index], rigid) for index in range(len(dataset))]
+    subjects = [name.subject for name in dataset.sequences]
     out = []
     for index in tqdm(range(len(dataset)), desc="features", leave=False, disable=not progress):
-        item = stabilized(dataset[index], rigid)
-        T = item.vertices.shape[0]
-        conditions = {s: talker.condition(item.audio[None], T, _phones_of(item, s))[0] for s in sources}
-        motion = talker.basis.encode(item.vertices - item.template)
-        out.append(SequenceFeatures(dataset.sequences[index].subject, motion, conditions, item.template))
+        item = items[index]
+        partner = other_clip(subjects, index)
+        partner = index if partner is None else partner
+        other = items[partner]
+        style = model.reference_style(model.audio_codes(other.audio[None], len(other.vertices)).style,
+                                      model.motion_codes((other.vertices - other.template)[None],
+                                                         other.template[None]).style)  # (1, S_dim)
+        content, prior, styled = {}, {}, {}
+        for source in sources:
+            c, p = talker.content_and_prior(item.audio[None], len(item.vertices), _phones_of(item, source))
+            content[source], prior[source], styled[source] = c[0], p[0], talker.styled_motion(c, style)[0]
+        out.append(SequenceFeatures(subjects[index], talker.basis.encode(item.vertices - item.template), content,
+                                    prior, styled, partner, style[0], item.template))
     return out
+
+
+def residual_scale(features: list[SequenceFeatures]) -> torch.Tensor:
+    """(K,) the standard deviation of each coefficient's residual over the prior, over the
+    training frames (the phones the content model reads best: true phones, else none)."""
+    source = "true" if "true" in features[0].prior else "none"
+    residuals = torch.cat([f.motion - f.prior[source] for f in features])  # (N, K)
+    return residuals.std(dim=0).clamp(min=1e-3)
 
 
 def _fit_basis(dataset: TalkingHeadDataset, size: int, rigid: np.ndarray | None) -> MotionBasis:
@@ -99,17 +133,17 @@ def _pick_source(sources: dict, config: TrainConfig, rng: np.random.Generator) -
     return "recognized" if rng.random() < config.model.recognized_phones else "true"
 
 
-def _batch(features: list[SequenceFeatures], ids: np.ndarray, config: TrainConfig,
+def _batch(talker: FlowTalker, features: list[SequenceFeatures], ids: np.ndarray, config: TrainConfig,
            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(motion (B, T, K), condition (B, T, C + K), frame_mask (B, T)) of random windows of at most
-    ``config.max_frames`` frames, zero-padded."""
+    """(motion (B, T, K), condition (B, T, C + 2K), frame_mask (B, T)) of random windows of at
+    most ``config.max_frames`` frames, zero-padded."""
     windows = []
     for index in ids:
         sequence = features[index]
         T = len(sequence.motion)
         length = min(T, config.max_frames)
         start = int(rng.integers(0, T - length + 1))
-        condition = sequence.conditions[_pick_source(sequence.conditions, config, rng)]
+        condition = sequence.condition(talker, _pick_source(sequence.prior, config, rng))
         windows.append((sequence.motion[start:start + length], condition[start:start + length]))
     T = max(len(m) for m, _ in windows)
     motion = torch.zeros(len(windows), T, windows[0][0].shape[-1])
@@ -120,32 +154,37 @@ def _batch(features: list[SequenceFeatures], ids: np.ndarray, config: TrainConfi
     return motion, condition, mask
 
 
-def speaker_prompts(talker: FlowTalker, features: list[SequenceFeatures]) -> dict[str, dict[str, torch.Tensor]]:
-    """speaker -> the prompt of their first training sequence ({'motion', 'condition', 'template'})."""
-    prompts = {}
+def _best_source(sequence: SequenceFeatures) -> str:
+    return "true" if "true" in sequence.prior else "none"
+
+
+def _prompt(talker: FlowTalker, sequence: SequenceFeatures, style: torch.Tensor) -> FlowPrompt:
+    """The start of ``sequence`` as a prompt whose style embedding is ``style`` (S_dim,)."""
     frames = talker.config.prompt_frames
+    return FlowPrompt(sequence.motion[:frames], sequence.condition(talker, _best_source(sequence))[:frames], style)
+
+
+def speaker_prompts(talker: FlowTalker, features: list[SequenceFeatures]) -> dict[str, dict[str, torch.Tensor]]:
+    """speaker -> the prompt of their first training sequence ({'motion', 'condition', 'style'})."""
+    prompts = {}
     for sequence in features:
         if sequence.speaker not in prompts:
-            source = "true" if "true" in sequence.conditions else "none"
-            prompts[sequence.speaker] = {"motion": sequence.motion[:frames].clone(),
-                                         "condition": sequence.conditions[source][:frames].clone(),
-                                         "template": sequence.template.clone()}
+            prompt = _prompt(talker, sequence, sequence.style)
+            prompts[sequence.speaker] = {"motion": prompt.motion.clone(), "condition": prompt.condition.clone(),
+                                         "style": prompt.style.clone()}
     return prompts
 
 
 @torch.no_grad()
 def validate_flow(talker: FlowTalker, features: list[SequenceFeatures], lip_ids: np.ndarray) -> float:
-    """Pooled LVE (stabilized truth) of every third sequence, generated with the start of another
-    sequence of the same speaker as the prompt (see the module docstring)."""
+    """Pooled LVE (stabilized truth) of every third sequence, generated with the start of its
+    partner (another sequence of the same speaker) as the prompt (see the module docstring)."""
     preds, truths = [], []
     settings = SamplerSettings()
     for index in range(0, len(features), 3):
         sequence = features[index]
-        partner = next((f for f in features if f.speaker == sequence.speaker and f is not sequence), sequence)
-        source = "true" if "true" in sequence.conditions else "none"
-        frames = talker.config.prompt_frames
-        prompt = FlowPrompt(partner.motion[:frames], partner.conditions[source][:frames])
-        motion = generate_motion(talker, sequence.conditions[source], settings, prompt)
+        prompt = _prompt(talker, features[sequence.partner], sequence.style)
+        motion = generate_motion(talker, sequence.condition(talker, _best_source(sequence)), settings, prompt)
         preds.append((sequence.template + talker.basis.decode(motion)).numpy())
         truths.append((sequence.template + talker.basis.decode(sequence.motion)).numpy())
     talker.field.train()
@@ -217,6 +256,7 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
     cached = _features_file(out / "features.pt", build, made_from)
     talker = FlowTalker(content, config.flow, MotionBasis.from_state(cached["basis"]))
     train_features, val_features = cached["train"], cached["val"]
+    talker.residual_scale.copy_(residual_scale(train_features))
     optimizer = torch.optim.AdamW(talker.field.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, len(train_features) // config.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -236,7 +276,7 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
             if config.max_steps and state["step"] >= config.max_steps:
                 break
             ids = order[step * config.batch_size:(step + 1) * config.batch_size]
-            loss = talker.loss(*_batch(train_features, ids, config, rng), generator)
+            loss = talker.loss(*_batch(talker, train_features, ids, config, rng), generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(talker.field.parameters(), config.grad_clip)

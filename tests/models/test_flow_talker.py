@@ -27,14 +27,24 @@ def talker(standin_template, standin_model):
     return FlowTalker(content, CONFIG, basis)
 
 
-def test_condition_is_content_and_the_neutral_decoder_motion(talker):
+def test_condition_is_content_prior_and_style_channel(talker):
     audio = torch.randn(1, 16000)
+    model = talker.content_model
     condition = talker.condition(audio, 30)
-    content = talker.content_model.audio_codes(audio, 30).content_mu
-    assert condition.shape == (1, 30, content.shape[-1] + K)
-    assert torch.allclose(condition[..., :content.shape[-1]], content)
-    decoded = talker.content_model.decode(content, talker.content_model.neutral_style()[None])
-    assert torch.allclose(condition[..., content.shape[-1]:], talker.basis.encode(decoded), atol=1e-4)
+    content = model.audio_codes(audio, 30).content_mu
+    C = content.shape[-1]
+    assert condition.shape == (1, 30, C + 2 * K)
+    assert torch.allclose(condition[..., :C], content)
+    prior = talker.basis.encode(model.decode(content, model.neutral_style()[None]))
+    assert torch.allclose(condition[..., C:C + K], prior, atol=1e-4)
+    assert torch.equal(talker.prior(condition), condition[..., C:C + K])
+    assert not condition[..., C + K:].any()  # no style: the channel is zeros
+    style = torch.randn(1, model.config.style_dim)
+    styled = talker.condition(audio, 30, style=style)
+    expected = (talker.basis.encode(model.decode(content, style)) - prior) / talker.residual_scale
+    assert torch.allclose(styled[..., C + K:], expected, atol=1e-4)
+    motion = torch.randn(30, K)
+    assert torch.allclose(talker.from_residual(talker.to_residual(motion, styled[0]), styled[0]), motion, atol=1e-5)
 
 
 def test_prompt_masks_cover_every_kind_and_leave_frames_to_generate():
@@ -52,7 +62,7 @@ def test_prompt_masks_cover_every_kind_and_leave_frames_to_generate():
 
 def test_loss_trains_the_field_only_and_falls_on_one_batch(talker):
     condition = talker.condition(torch.randn(2, 16000), 30)
-    motion = torch.randn(2, 30, K)
+    motion = talker.prior(condition) + torch.randn(2, 1, K)  # a learnable residual: one offset per clip
     frame_mask = torch.ones(2, 30, dtype=torch.bool)
     trainable = [p for p in talker.parameters() if p.requires_grad]
     assert trainable and all(p.requires_grad is False for p in talker.content_model.parameters())
@@ -71,10 +81,12 @@ def test_loss_trains_the_field_only_and_falls_on_one_batch(talker):
     assert measured() < 0.8 * before
 
 
-def test_generate_with_a_prompt_repeats_with_a_seed(talker):
+def test_generate_with_a_prompt_repeats_with_a_seed(talker, standin_template):
     audio = torch.randn(16000)
-    prompt = clip_prompt(talker, torch.randn(16000), talker.basis.decode(torch.randn(30, K)))
+    template = torch.from_numpy(standin_template.astype(np.float32))
+    prompt = clip_prompt(talker, torch.randn(16000), talker.basis.decode(torch.randn(30, K)), template)
     assert prompt.motion.shape == (15, K) and prompt.condition.shape[0] == 15  # prompt_frames of the clip
+    assert prompt.style.shape == (talker.content_model.config.style_dim,)
     settings = SamplerSettings(steps=3, seed=1)
     out = generate_offsets(talker, audio, 30, settings, prompt)
     assert out.shape == (30, talker.basis_mean.numel() // 3, 3)
@@ -110,4 +122,5 @@ def test_windows_hold_the_previous_windows_frames_as_context(talker, monkeypatch
     assert [length for length, _, _ in calls] == [25, 30, 15]  # 0-25, 20-50, 45-60
     for (_, known, prompt), start in zip(calls[1:], (25, 50)):
         assert known[:5].all() and not known[5:].any()
-        assert torch.equal(prompt[:5], out[start - 5:start])  # the context is what was generated
+        generated = talker.to_residual(out[start - 5:start], condition[start - 5:start])
+        assert torch.allclose(prompt[:5], generated, atol=1e-5)  # the context is what was generated

@@ -31,7 +31,8 @@ def test_tiny_flow_run(tiny_flow, tiny_trained):
     assert best["config"]["architecture"] == "flow"
     assert set(best["extra"]["speaker_prompts"]) == {"S01", "S02"}
     prompt = best["extra"]["speaker_prompts"]["S01"]
-    assert prompt["motion"].shape == (20, 8) and prompt["condition"].shape == (20, 32 + 8)
+    assert prompt["motion"].shape == (20, 8) and prompt["condition"].shape == (20, 32 + 2 * 8)
+    assert prompt["style"].shape == (16,)
     content = load_checkpoint(tiny_trained.checkpoint)["model"]
     for name, value in content.items():  # the content model is frozen: its weights are the init's
         assert torch.equal(best["model"][f"content_model.{name}"], value), name
