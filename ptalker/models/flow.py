@@ -2,7 +2,10 @@
 
 Motion is a sequence x (B, T, D) of per-frame motion coefficients. A straight path joins noise
 x0 ~ N(0, I) (t = 0) to data x1 (t = 1): x_t = (1 - t) x0 + t x1, whose velocity is x1 - x0. The
-network :class:`VelocityField` predicts that velocity for every frame from
+network :class:`VelocityField` predicts the clean motion x1 for every frame (x-prediction, as
+motion diffusion models do: speech nearly determines the motion, so the clean motion is an easy
+target where the velocity, which carries the noise, is not), and its velocity is
+v = (x1_hat - x_t) / (1 - t). It reads
 
 - x_t itself, where the frames to generate are noisy and the prompt frames (a reference clip's
   motion, or frames kept from an existing animation) are given clean, with a 0/1 channel that
@@ -11,7 +14,7 @@ network :class:`VelocityField` predicts that velocity for every frame from
 - the flow time t (B,), by a sinusoidal embedding added to every frame.
 
 Training (:func:`flow_matching_loss`) draws t, forms x_t on the masked frames only, and scores
-the predicted velocity there. Condition dropout (zeroed audio, an empty prompt) teaches the null
+the predicted clean motion there. Condition dropout (zeroed audio, an empty prompt) teaches the null
 conditions that classifier-free guidance needs (:mod:`ptalker.pipelines.flow_sampling`).
 
 Shape letters: B batch, T frames, D motion coefficients, C audio content features.
@@ -86,8 +89,12 @@ class Block(nn.Module):
         return h + self.dropout(self.ff_out(self.dropout(F.gelu(self.ff_in(self.norm_ff(h))))))
 
 
+MIN_REMAINING_TIME = 1e-4
+"""1 - t is clamped to this when a clean-motion prediction is turned into a velocity."""
+
+
 class VelocityField(nn.Module):
-    """v(x_t, t | audio, prompt): (B, T, D) velocities."""
+    """v(x_t, t | audio, prompt): (B, T, D) velocities, from a prediction of the clean motion."""
 
     def __init__(self, config: FlowConfig) -> None:
         super().__init__()
@@ -101,7 +108,13 @@ class VelocityField(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, audio: torch.Tensor, prompt: torch.Tensor,
                 known: torch.Tensor) -> torch.Tensor:
-        """Velocities (B, T, D).
+        """Velocities (B, T, D): (x1_hat - x_t) / (1 - t) of :meth:`predict_clean`'s x1_hat."""
+        remaining = (1 - t).clamp(min=MIN_REMAINING_TIME)[:, None, None]
+        return (self.predict_clean(x_t, t, audio, prompt, known) - x_t) / remaining
+
+    def predict_clean(self, x_t: torch.Tensor, t: torch.Tensor, audio: torch.Tensor, prompt: torch.Tensor,
+                      known: torch.Tensor) -> torch.Tensor:
+        """The clean motion x1_hat (B, T, D).
 
         Args:
             x_t: (B, T, D) the state at flow time ``t`` (B,) (prompt frames included; ignored there).
@@ -121,7 +134,7 @@ class VelocityField(nn.Module):
 
 def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tensor, known: torch.Tensor,
                        frame_mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mean squared velocity error on the frames to generate (~known & frame_mask).
+    """Mean squared error of the predicted clean motion on the frames to generate (~known & frame_mask).
 
     Args:
         x1: (B, T, D) clean motion; its known frames are the prompt.
@@ -133,7 +146,7 @@ def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tens
     t = torch.rand(len(x1), generator=generator, device=x1.device, dtype=x1.dtype)  # (B,)
     x_t = (1 - t[:, None, None]) * noise + t[:, None, None] * x1
     prompt = x1 * known[..., None].to(x1.dtype)
-    velocity = field(x_t, t, audio, prompt, known)
+    clean = field.predict_clean(x_t, t, audio, prompt, known)
     target = (~known & frame_mask)[..., None].to(x1.dtype)  # (B, T, 1)
-    error = (velocity - (x1 - noise)).square() * target
+    error = (clean - x1).square() * target
     return error.sum() / (target.sum() * x1.shape[-1]).clamp(min=1)
