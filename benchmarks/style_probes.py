@@ -39,8 +39,13 @@ from ptalker.audio.timeline import read_timeline
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.phones import canonical_timeline
 from ptalker.data.splits import get_dataset_spec
-from ptalker.evaluation.style_probes import (content_probe, retrieval_accuracy, retrieval_chance, speaker_chance,
-                                             speaker_probe)
+from ptalker.evaluation.style_probes import (
+    content_probe,
+    retrieval_accuracy,
+    retrieval_chance,
+    speaker_chance,
+    speaker_probe,
+)
 from ptalker.pipelines.animator import Animator, Style, load_model
 
 FIT_SENTENCES = frozenset(f"sentence{number:02d}" for number in range(1, 21))
