@@ -19,6 +19,9 @@ reference clip, the next sentence of the same speaker, as ``ptalker evaluate``):
    (best within +-100 ms) at cfg_audio 0, 0.5, 1, 1.5, 2; the mean pairwise distance of 8 seeds
    at temperature 0, 0.5, 1.
 
+``--figure PNG`` (default assets/flow_guidance.png, the README's): the lip opening of one test
+sentence at several cfg_style, with the truth.
+
 ``--quick``: one sequence in four and fewer steps in part 2 (a smoke run).
 """
 
@@ -45,6 +48,25 @@ from ptalker.pipelines.flow_sampling import SamplerSettings
 
 FPS = 30.0
 SYNC_LAG_S = 0.1
+FIGURE_SCALES = (0.0, 1.0, 2.0)
+
+
+def guidance_figure(curves: dict[str, list[float]], truth: np.ndarray, title: str, out_png: Path) -> None:
+    """The lip opening (mm) over time at each style scale of ``curves``, and the ``truth``'s."""
+    from ptalker.plots.figure import check_out_png, drawing, save_figure
+
+    out = check_out_png(out_png)
+    with drawing(8.0, 3.0) as fig:
+        ax = fig.add_subplot()
+        seconds = np.arange(len(truth)) / FPS
+        ax.plot(seconds, 1000 * truth, color="black", linewidth=2.0, label="truth (this speaker)")
+        for scale, curve in curves.items():
+            ax.plot(seconds[:len(curve)], 1000 * np.asarray(curve), linewidth=1.2, label=f"cfg_style {float(scale):g}")
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("lip opening (mm)")
+        ax.set_title(title)
+        ax.legend(loc="upper right", ncol=4, fontsize=8)
+        save_figure(fig, out)
 
 
 def quality(checkpoint: Path, data: Path, out: Path) -> tuple[dict, str]:
@@ -175,6 +197,8 @@ def knobs(checkpoint: Path, dataset: TalkingHeadDataset, indices: list[int]) -> 
                                      for a, b in itertools.combinations(samples, 2)]) * 1000)
         spreads.append(float(np.mean(per_clip)))
     out["temperature"] = dict(zip(map(str, temperatures), spreads))
+    out["figure"] = {str(scale): lip_gap(run(indices[0], cfg_style=scale), sets,
+                                         dataset[indices[0]].template.numpy()).tolist() for scale in FIGURE_SCALES}
     lines.append("temperature " + ", ".join(f"{t:g}: {s:.4f} mm" for t, s in zip(temperatures, spreads))
                  + " (mean pairwise distance of 8 seeds)")
     return out, "\n".join(f"- {line}" for line in lines)
@@ -186,6 +210,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "synth_benchmark")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench_flow", help="predictions")
     parser.add_argument("--quick", action="store_true", help="a smoke run on fewer sequences and steps")
+    parser.add_argument("--figure", type=Path, default=ROOT / "assets" / "flow_guidance.png")
     args = parser.parse_args()
     set_threads()
     warnings.simplefilter("ignore")
@@ -204,6 +229,9 @@ def main() -> None:
     data["knobs"], text = knobs(args.checkpoint, dataset, indices)
     print(text, flush=True)
     markdown.append(text)
+    first = dataset[indices[0]]
+    guidance_figure(data["knobs"]["figure"], lip_gap(first.vertices.numpy(), head_face_sets(), first.template.numpy()),
+                    f"{first.name.stem}: flow sampler, reference clip of the same speaker", args.figure)
     save_results(args.results, "flow_sampler", data, "\n\n".join(markdown) + "\n")
 
 

@@ -2,10 +2,13 @@
 
 Motion is a sequence x (B, T, D) of per-frame motion coefficients. A straight path joins noise
 x0 ~ N(0, I) (t = 0) to data x1 (t = 1): x_t = (1 - t) x0 + t x1, whose velocity is x1 - x0. The
-network :class:`VelocityField` predicts the clean motion x1 for every frame (x-prediction, as
-motion diffusion models do: speech nearly determines the motion, so the clean motion is an easy
-target where the velocity, which carries the noise, is not), and its velocity is
-v = (x1_hat - x_t) / (1 - t). It reads
+network :class:`VelocityField` predicts the clean motion x1 for every frame, and its velocity is
+v = (x1_hat - x_t) / (1 - t). The prediction is preconditioned as in EDM (Karras et al. 2022,
+for data of unit variance, which the whitened residuals are): x1_hat = c_skip(t) x_t +
+c_out(t) F, with c_skip = t / D^2, c_out = (1 - t) / D, D^2 = t^2 + (1 - t)^2, so that the
+network F outputs the clean motion itself where x_t is noise (speech nearly determines the
+motion: an easy target) and only a small correction where x_t is nearly clean, and its target
+has unit variance at every t. It reads
 
 - x_t itself, where the frames to generate are noisy and the prompt frames (a reference clip's
   motion, or frames kept from an existing animation) are given clean, with a 0/1 channel that
@@ -83,14 +86,21 @@ class Block(nn.Module):
         B, T, dim = h.shape
         x = self.norm_attn(h)
         q, k, v = (proj(x).view(B, T, self.heads, dim // self.heads).transpose(1, 2) for proj in (self.q, self.k, self.v))
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias[None].to(q.dtype),
-                                                  dropout_p=self.dropout.p if self.training else 0.0)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias[None].to(q.dtype))  # no attention dropout:
+        # on the CPU it costs a quarter of a training step
         h = h + self.dropout(self.o(attended.transpose(1, 2).reshape(B, T, dim)))
         return h + self.dropout(self.ff_out(self.dropout(F.gelu(self.ff_in(self.norm_ff(h))))))
 
 
 MIN_REMAINING_TIME = 1e-4
 """1 - t is clamped to this when a clean-motion prediction is turned into a velocity."""
+
+
+def preconditioning(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(c_skip, c_out), each (B, 1, 1), of flow times ``t`` (B,) (see the module docstring)."""
+    t = t[:, None, None]
+    squared = t.square() + (1 - t).square()
+    return t / squared, (1 - t) / squared.sqrt()
 
 
 class VelocityField(nn.Module):
@@ -129,12 +139,15 @@ class VelocityField(nn.Module):
         bias = band_bias(T, self.config.window, self.slopes, x_t.device)  # (H, T, T)
         for block in self.blocks:
             h = block(h, bias)
-        return self.out(h)
+        skip, out = preconditioning(t)
+        return skip * x_t + out * self.out(h)
 
 
 def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tensor, known: torch.Tensor,
                        frame_mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mean squared error of the predicted clean motion on the frames to generate (~known & frame_mask).
+    """Mean squared error of the network's output against its target, (x1 - c_skip x_t) / c_out
+    (the clean motion's error divided by c_out: unit scale at every t), on the frames to generate
+    (~known & frame_mask).
 
     Args:
         x1: (B, T, D) clean motion; its known frames are the prompt.
@@ -148,5 +161,5 @@ def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tens
     prompt = x1 * known[..., None].to(x1.dtype)
     clean = field.predict_clean(x_t, t, audio, prompt, known)
     target = (~known & frame_mask)[..., None].to(x1.dtype)  # (B, T, 1)
-    error = (clean - x1).square() * target
+    error = ((clean - x1) / preconditioning(t)[1]).square() * target
     return error.sum() / (target.sum() * x1.shape[-1]).clamp(min=1)

@@ -1,9 +1,9 @@
 """The generative talker: a flow-matching sampler of motion on PTalker's audio content.
 
-    speech (+ phones) --PTalker (frozen)--> content (T, C)
+    speech (+ phones) --PTalker (frozen)--> content (T, C) --PTalker's decoder-->
         prior  = the decoder's motion in the neutral style, basis coefficients (T, K)
         style  = (the decoder's motion in the prompt's style - prior) / residual_scale (T, K)
-    condition = [content, prior, style]  (T, C + 2K)
+    condition = [prior, style]  (T, 2K)
     velocity field (residual y at flow time t, prompt frames, condition) --ODE--> y (T, K)
     coefficients = prior + residual_scale * y --motion basis--> offsets (T, V, 3)
 
@@ -14,6 +14,9 @@ from two style sources: the prompt (a reference clip's motion and condition put 
 frames as known frames, MimicTalk's in-context style; the prompt's frames are dropped from the
 output) and the style channel (what PTalker's style embedding of the same clip makes of the new
 audio). The null style, for guidance, has neither; the null audio has no condition at all.
+The content features themselves are not in the condition: they also carry the voice, and with
+eight training speakers a field that sees the voice learns who speaks instead of how the
+prompt moves (its error on unseen speakers grew while training).
 Training (:meth:`FlowTalker.loss`) hides frames by :func:`prompt_masks`, drops the style with
 the prompt, and drops the audio condition in ``audio_dropout`` of the clips.
 
@@ -71,7 +74,7 @@ class FlowPrompt:
     motion: torch.Tensor
     """(T_p, K) basis coefficients of the clip's (head-stabilized) offsets."""
     condition: torch.Tensor
-    """(T_p, C + 2K) the condition of the clip's speech in its own style (:meth:`FlowTalker.condition`)."""
+    """(T_p, 2K) the condition of the clip's speech in its own style (:meth:`FlowTalker.condition`)."""
     style: torch.Tensor
     """(S_dim,) PTalker's style embedding of the clip: the style channel of the new frames."""
 
@@ -112,8 +115,7 @@ class FlowTalker(nn.Module):
         self.config = config
         self.content_model = content.eval().requires_grad_(False)
         K = config.basis_size
-        self.field = VelocityField(dataclasses.replace(config.velocity, motion_dim=K, style_dim=K,
-                                                       audio_dim=content.config.content_dim + 2 * K))
+        self.field = VelocityField(dataclasses.replace(config.velocity, motion_dim=K, style_dim=K, audio_dim=2 * K))
         vertex_values = content.num_vertices * 3
         self.register_buffer("basis_mean", torch.zeros(vertex_values))
         self.register_buffer("basis_components", torch.zeros(K, vertex_values))
@@ -150,25 +152,24 @@ class FlowTalker(nn.Module):
         """(B, T, K) the decoder's motion of ``content`` (B, T, C) in ``style`` (B, S_dim)."""
         return self.basis.encode(self.content_model.decode(content, style))
 
-    def join_condition(self, content: torch.Tensor, prior: torch.Tensor, styled: torch.Tensor | None) -> torch.Tensor:
-        """(..., C + 2K) the condition of ``content`` (..., C) with the ``prior`` (..., K) and the
-        ``styled`` motion (..., K) (None: no style, the style channel is zeros)."""
+    def join_condition(self, prior: torch.Tensor, styled: torch.Tensor | None) -> torch.Tensor:
+        """(..., 2K) the condition of the ``prior`` (..., K) and the ``styled`` motion (..., K)
+        (None: no style, the style channel is zeros)."""
         channel = torch.zeros_like(prior) if styled is None else (styled - prior) / self.residual_scale
-        return torch.cat([content, prior, channel], dim=-1)
+        return torch.cat([prior, channel], dim=-1)
 
     @torch.no_grad()
     def condition(self, audio: torch.Tensor, num_frames: int, phones: torch.Tensor | None = None,
                   style: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, C + 2K) the condition of ``audio`` (B, S) spanning ``num_frames`` frames
+        """(B, T, 2K) the condition of ``audio`` (B, S) spanning ``num_frames`` frames
         (``phones`` (B, T, P) for a content model with a phonetic channel) in ``style`` (B, S_dim)
         (None: the style channel is zeros): see the module docstring."""
         content, prior = self.content_and_prior(audio, num_frames, phones)
-        return self.join_condition(content, prior, None if style is None else self.styled_motion(content, style))
+        return self.join_condition(prior, None if style is None else self.styled_motion(content, style))
 
     def prior(self, condition: torch.Tensor) -> torch.Tensor:
-        """(..., K) the neutral-style decoder motion inside ``condition`` (..., C + 2K)."""
-        K = self.config.basis_size
-        return condition[..., -2 * K:-K]
+        """(..., K) the neutral-style decoder motion inside ``condition`` (..., 2K)."""
+        return condition[..., :self.config.basis_size]
 
     def to_residual(self, motion: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         """(..., K) the whitened residual y of ``motion`` (..., K) over the prior of ``condition``."""
@@ -181,7 +182,7 @@ class FlowTalker(nn.Module):
     def loss(self, motion: torch.Tensor, condition: torch.Tensor, frame_mask: torch.Tensor,
              generator: torch.Generator) -> torch.Tensor:
         """The flow-matching loss of one batch: ``motion`` (B, T, K) basis coefficients under the
-        ``condition`` (B, T, C + 2K) (style channel included), real frames ``frame_mask`` (B, T).
+        ``condition`` (B, T, 2K) (style channel included), real frames ``frame_mask`` (B, T).
         Clips without prompt frames lose the style channel too; ``audio_dropout`` of the clips
         lose the whole condition."""
         known = prompt_masks(frame_mask, self.config.prompts, generator)

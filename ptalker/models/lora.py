@@ -9,7 +9,7 @@ An adapter file (``torch.save`` of plain containers, read with ``weights_only=Tr
     rank       LoRA rank
     lora       the adapters' state (peft's names: blocks.<i>.<layer>.lora_A/B.weight)
     template   (V, 3) the person's neutral face
-    prompt     {'motion': (T_p, K), 'condition': (T_p, C + 2K), 'style': (S_dim,)}: their clip
+    prompt     {'motion': (T_p, K), 'condition': (T_p, 2K), 'style': (S_dim,)}: their clip
                as the default prompt
 """
 

@@ -18,8 +18,8 @@ is spoken).
 
 A flow checkpoint (architecture ``flow``, :mod:`ptalker.models.flow_talker`) holds a PTalker and
 a generative sampler on top of it: ``animate(..., sampler="flow", settings=SamplerSettings(...))``
-samples motion with the style as an in-context prompt (a reference clip, or a training
-speaker's stored clip) and the guidance, temperature, step and seed knobs of
+samples motion with the style as an in-context prompt (a reference clip; a training speaker's
+identity style enters as the style channel alone) and the guidance, temperature, step and seed knobs of
 :class:`ptalker.pipelines.flow_sampling.SamplerSettings`; ``sampler="decoder"`` runs its PTalker
 as any PTalker checkpoint. A per-person adapter (:mod:`ptalker.training.adapt`) is loaded with
 :meth:`Animator.load_adapter`.
@@ -100,7 +100,6 @@ class Animator:
         """The FlowTalker of a flow checkpoint (its ``content_model`` is ``model``), else None."""
         self.sampler = "flow" if flow is not None else "decoder"
         """The default sampler: 'flow' for a flow checkpoint, else 'decoder'."""
-        self.speaker_prompts: dict = checkpoint["extra"].get("speaker_prompts", {})
         self.person = None
         """The loaded per-person adapter (:meth:`load_adapter`), or None."""
         self.uses_phones = bool(phones and getattr(model, "uses_phones", False))
@@ -218,12 +217,9 @@ class Animator:
         elif style.mix or style.strength != 1.0:
             raise PtalkerError("style mix and --strength: the flow sampler takes one style, whose intensity is "
                                "--cfg-style (settings.cfg_style); or use --sampler decoder")
-        elif style.speaker is not None:
-            if style.speaker not in self.speaker_prompts:
-                raise PtalkerError(f"speaker '{style.speaker}': not a training speaker of this checkpoint; choose one "
-                                   f"of {', '.join(self.speaker_prompts) or 'none'} or give a reference clip")
-            stored = self.speaker_prompts[style.speaker]
-            prompt = FlowPrompt(stored["motion"], stored["condition"], stored["style"])
+        elif style.speaker is not None:  # no clip: the identity's style channel alone
+            K = self.flow.basis.size
+            prompt = FlowPrompt(torch.zeros(0, K), torch.zeros(0, 2 * K), self.style_vector(style))
         elif style.reference_audio is not None and style.reference_motion is not None:
             audio, offsets, face = self.reference_clip(style)
             phones = None

@@ -34,10 +34,10 @@ class SamplerSettings:
     """The knobs of :func:`sample_motion`."""
 
     steps: int = 10
-    solver: str = "midpoint"
-    cfg_audio: float = 1.15
-    cfg_style: float = 3.0
-    temperature: float = 1.0
+    solver: str = "euler"
+    cfg_audio: float = 1.0
+    cfg_style: float = 1.0
+    temperature: float = 0.0
     seed: int = 0
 
     def check(self) -> "SamplerSettings":
@@ -140,7 +140,7 @@ CONTEXT_FRAMES = 30
 def generate_motion(talker: FlowTalker, condition: torch.Tensor, settings: SamplerSettings,
                     prompt: FlowPrompt | None = None, known_motion: torch.Tensor | None = None,
                     known: torch.Tensor | None = None) -> torch.Tensor:
-    """(T, K) coefficients for the ``condition`` (T, C + 2K) (:meth:`FlowTalker.condition`, in
+    """(T, K) coefficients for the ``condition`` (T, 2K) (:meth:`FlowTalker.condition`, in
     the prompt's style), in the style of ``prompt`` (None: the null style); frames ``known``
     (T,) bool take ``known_motion`` (T, K) as given (infilling). Long sequences run in windows
     of WINDOW_FRAMES, each starting with the last CONTEXT_FRAMES generated frames as known
@@ -160,7 +160,7 @@ def generate_motion(talker: FlowTalker, condition: torch.Tensor, settings: Sampl
         window_known[:start - first] = True  # the context: frames generated already
         residual = torch.cat([prompt_residual, out[first:stop]])[None]  # (1, P + W, K)
         held = torch.cat([torch.ones(P, dtype=torch.bool), window_known])[None]  # (1, P + W)
-        both = torch.cat([prompt_condition, condition[first:stop]])[None]  # (1, P + W, C + 2K)
+        both = torch.cat([prompt_condition, condition[first:stop]])[None]  # (1, P + W, 2K)
         sampled = sample_motion(field, both, residual * held[..., None], held, settings, generator, P)
         out[first:stop] = sampled[0, P:]
     motion = talker.from_residual(out, condition)

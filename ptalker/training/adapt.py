@@ -93,7 +93,7 @@ def adapt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, templa
     fingerprint = base_fingerprint(talker)
     prompt = clip_prompt(talker, audio, offsets, template, phones)
     condition = talker.condition(audio[None], len(offsets), None if phones is None else phones[None],
-                                 prompt.style[None])[0]  # (T, C + 2K) in the clip's own style
+                                 prompt.style[None])[0]  # (T, 2K) in the clip's own style
     motion = talker.basis.encode(offsets)  # (T, K)
     add_adapters(talker, settings.rank)
     trainable = [p for p in talker.parameters() if p.requires_grad]

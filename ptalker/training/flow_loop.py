@@ -3,17 +3,16 @@
 The content model is a trained PTalker checkpoint (``init``), frozen. Setup fits the motion
 basis on the training frames (head motion removed) and computes, once, every sequence's motion
 coefficients and, for each phone source the content model reads (none; and with a phonetic
-channel, recognized and true phones), its content, the decoder's neutral-style motion (the
-prior) and the decoder's motion in the style of the sequence's *partner* (the next sequence of
+channel, recognized and true phones), the decoder's neutral-style motion (the prior) and its
+motion in the style of the sequence's *partner* (the next sequence of
 the same speaker, whose start is the prompt when the sequence is validated). These features
 are kept in ``OUT/features.pt``, so a resumed run starts at once; the residual scale is their
 residuals' spread; each step then trains the velocity field alone on random windows of them,
 which is what makes the sampler trainable in minutes on a laptop CPU.
 
 Validation generates every third val clip (the default sampler settings) with the start of its
-partner as the prompt, and scores the pooled LVE against the head-stabilized truth. Checkpoints hold the content model, the basis and the field, and one
-prompt per training speaker (``extra['speaker_prompts']``), so ``--speaker`` works with the
-sampler. Resuming, logs and atomic writes are those of :mod:`ptalker.training.loop`.
+partner as the prompt, and scores the pooled LVE against the head-stabilized truth. Checkpoints hold the content model, the basis and the field; their
+speakers are the content model's (``--speaker`` gives the sampler that identity's style channel). Resuming, logs and atomic writes are those of :mod:`ptalker.training.loop`.
 """
 
 from __future__ import annotations
@@ -58,8 +57,6 @@ class SequenceFeatures:
     speaker: str
     motion: torch.Tensor
     """(T, K) basis coefficients of the stabilized offsets."""
-    content: dict[str, torch.Tensor]
-    """phone source -> (T, C) content features."""
     prior: dict[str, torch.Tensor]
     """phone source -> (T, K) the decoder's motion in the neutral style."""
     styled: dict[str, torch.Tensor]
@@ -72,8 +69,8 @@ class SequenceFeatures:
     """(V, 3) the speaker's neutral face."""
 
     def condition(self, talker: FlowTalker, source: str) -> torch.Tensor:
-        """(T, C + 2K) the condition for the phone ``source``, in the partner's style."""
-        return talker.join_condition(self.content[source], self.prior[source], self.styled[source])
+        """(T, 2K) the condition for the phone ``source``, in the partner's style."""
+        return talker.join_condition(self.prior[source], self.styled[source])
 
 
 def _phones_of(item, source: str) -> torch.Tensor | None:
@@ -101,12 +98,13 @@ def _features(talker: FlowTalker, dataset: TalkingHeadDataset, rigid: np.ndarray
         style = model.reference_style(model.audio_codes(other.audio[None], len(other.vertices)).style,
                                       model.motion_codes((other.vertices - other.template)[None],
                                                          other.template[None]).style)  # (1, S_dim)
-        content, prior, styled = {}, {}, {}
+        prior, styled = {}, {}
         for source in sources:
-            c, p = talker.content_and_prior(item.audio[None], len(item.vertices), _phones_of(item, source))
-            content[source], prior[source], styled[source] = c[0], p[0], talker.styled_motion(c, style)[0]
-        out.append(SequenceFeatures(subjects[index], talker.basis.encode(item.vertices - item.template), content,
-                                    prior, styled, partner, style[0], item.template))
+            content, prior_motion = talker.content_and_prior(item.audio[None], len(item.vertices),
+                                                             _phones_of(item, source))
+            prior[source], styled[source] = prior_motion[0], talker.styled_motion(content, style)[0]
+        out.append(SequenceFeatures(subjects[index], talker.basis.encode(item.vertices - item.template), prior,
+                                    styled, partner, style[0], item.template))
     return out
 
 
@@ -135,7 +133,7 @@ def _pick_source(sources: dict, config: TrainConfig, rng: np.random.Generator) -
 
 def _batch(talker: FlowTalker, features: list[SequenceFeatures], ids: np.ndarray, config: TrainConfig,
            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(motion (B, T, K), condition (B, T, C + 2K), frame_mask (B, T)) of random windows of at
+    """(motion (B, T, K), condition (B, T, 2K), frame_mask (B, T)) of random windows of at
     most ``config.max_frames`` frames, zero-padded."""
     windows = []
     for index in ids:
@@ -164,17 +162,6 @@ def _prompt(talker: FlowTalker, sequence: SequenceFeatures, style: torch.Tensor)
     return FlowPrompt(sequence.motion[:frames], sequence.condition(talker, _best_source(sequence))[:frames], style)
 
 
-def speaker_prompts(talker: FlowTalker, features: list[SequenceFeatures]) -> dict[str, dict[str, torch.Tensor]]:
-    """speaker -> the prompt of their first training sequence ({'motion', 'condition', 'style'})."""
-    prompts = {}
-    for sequence in features:
-        if sequence.speaker not in prompts:
-            prompt = _prompt(talker, sequence, sequence.style)
-            prompts[sequence.speaker] = {"motion": prompt.motion.clone(), "condition": prompt.condition.clone(),
-                                         "style": prompt.style.clone()}
-    return prompts
-
-
 @torch.no_grad()
 def validate_flow(talker: FlowTalker, features: list[SequenceFeatures], lip_ids: np.ndarray) -> float:
     """Pooled LVE (stabilized truth) of every third sequence, generated with the start of its
@@ -192,7 +179,7 @@ def validate_flow(talker: FlowTalker, features: list[SequenceFeatures], lip_ids:
 
 
 def _content_model(config: TrainConfig, topology: Topology) -> tuple[torch.nn.Module, dict]:
-    """The frozen PTalker that ``config.init`` names, and its training config."""
+    """The frozen PTalker that ``config.init`` names, and its checkpoint."""
     if not config.init:
         raise PtalkerError("init: architecture 'flow' builds on a trained PTalker; set init to its checkpoint "
                            "(e.g. ptalker/assets/ptalker_standin.pt)")
@@ -206,7 +193,7 @@ def _content_model(config: TrainConfig, topology: Topology) -> tuple[torch.nn.Mo
                            f"the data {topology.num_vertices}; train the content model on this mesh first")
     model = network_from_config(content_config, topology, config.init)
     load_state(model, checkpoint)
-    return model, content_config
+    return model, checkpoint
 
 
 def _features_file(path: Path, build, made_from: dict) -> dict:
@@ -236,7 +223,7 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
     if len(probe) == 0:
         raise PtalkerError(f"{root}: the train split has no sequences; check --data and the data set YAML")
     topology = data_topology(root, spec, probe.templates)
-    content, content_config = _content_model(config, topology)
+    content, content_checkpoint = _content_model(config, topology)
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, **{
         f.name: getattr(content.config, f.name) for f in dataclasses.fields(content.config)}))
     rigid = rigid_region_ids(topology.masks.all, f"{topology.masks.source} (stabilize_head)") \
@@ -264,8 +251,7 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
     state = resume_state(out / "last.pt", talker, optimizer, schedule)
     start_time = time.perf_counter() - state["seconds"]
     config_dict = dataclasses.asdict(config)
-    extra = {"speakers": sorted({f.speaker for f in train_features}), "fps": spec.fps,
-             "speaker_prompts": speaker_prompts(talker, train_features)}
+    extra = {"speakers": content_checkpoint["extra"].get("speakers", []), "fps": spec.fps}
     talker.train()
     for epoch in range(state["epoch"], config.epochs):
         rng = np.random.default_rng([config.seed, epoch])  # seeded per epoch: a resumed run repeats

@@ -80,7 +80,7 @@ def test_the_flow_talker_builds_on_a_ptalker():
         build_model("flow", FlowTalkerConfig(), *strip_mesh(30))
     network = build_model("flow", FlowTalkerConfig(basis_size=6), *strip_mesh(30), content=content)
     assert isinstance(network, FlowTalker) and isinstance(network.content_model, PTalker)
-    assert network.field.config.motion_dim == 6 and network.field.config.audio_dim == content.content_dim + 6
+    assert network.field.config.motion_dim == 6 and network.field.config.audio_dim == 2 * 6
     assert not any(p.requires_grad for p in network.content_model.parameters())
 
 

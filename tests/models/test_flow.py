@@ -40,8 +40,18 @@ def test_velocity_shapes_and_prompt_frames_ignore_x(field, inputs):
         assert v.shape == (B, T, CONFIG.motion_dim)
         assert torch.allclose(v[:, 6:], field(other, t, audio, prompt, known)[:, 6:], atol=1e-6)
         clean = field.predict_clean(x, t, audio, prompt, known)
-        assert torch.allclose(clean, field.predict_clean(other, t, audio, prompt, known), atol=1e-6)
+        assert torch.allclose(clean[:, 6:], field.predict_clean(other, t, audio, prompt, known)[:, 6:], atol=1e-6)
         assert torch.allclose(v, (clean - x) / (1 - t[:, None, None]), atol=1e-5)
+
+
+def test_preconditioning_passes_nearly_clean_states_through(field, inputs):
+    audio, prompt, known = inputs
+    x = torch.randn(B, T, CONFIG.motion_dim)
+    with torch.no_grad():
+        near_end = field.predict_clean(x, torch.full((B,), 1 - 1e-6), audio, prompt, known)
+        start = field.predict_clean(x, torch.zeros(B), audio, prompt, known)
+        assert torch.allclose(near_end, x, atol=1e-4)  # x_t is all but clean: it comes back
+        assert torch.allclose(start, field.predict_clean(torch.zeros_like(x), torch.zeros(B), audio, prompt, known))
 
 
 def test_guidance_knobs_reduce_to_the_plain_conditions(field, inputs):
@@ -109,7 +119,9 @@ def test_loss_scores_only_the_frames_to_generate(field, inputs):
         generator = torch.Generator().manual_seed(0)  # the same draws, by hand
         noise, t = torch.randn(x1.shape, generator=generator), torch.rand(B, generator=generator)
         x_t = (1 - t[:, None, None]) * noise + t[:, None, None] * x1
-        error = (field.predict_clean(x_t, t, audio, x1 * known[..., None], known) - x1).square()  # (B, T, D)
+        c_out = (1 - t) / (t.square() + (1 - t).square()).sqrt()
+        clean = field.predict_clean(x_t, t, audio, x1 * known[..., None], known)
+        error = ((clean - x1) / c_out[:, None, None]).square()  # (B, T, D)
     scored = ~known & frame_mask  # (B, T): neither prompt nor padding
     assert loss.item() == pytest.approx(error[scored].mean().item(), rel=1e-5)
     assert error[~scored].mean().item() != pytest.approx(loss.item(), rel=1e-3)  # the rest would differ

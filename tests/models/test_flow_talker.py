@@ -27,37 +27,22 @@ def talker(standin_template, standin_model):
     return FlowTalker(content, CONFIG, basis)
 
 
-def test_condition_is_content_prior_and_style_channel(talker):
+def test_condition_is_the_prior_and_the_style_channel(talker):
     audio = torch.randn(1, 16000)
     model = talker.content_model
     condition = talker.condition(audio, 30)
     content = model.audio_codes(audio, 30).content_mu
-    C = content.shape[-1]
-    assert condition.shape == (1, 30, C + 2 * K)
-    assert torch.allclose(condition[..., :C], content)
+    assert condition.shape == (1, 30, 2 * K)
     prior = talker.basis.encode(model.decode(content, model.neutral_style()[None]))
-    assert torch.allclose(condition[..., C:C + K], prior, atol=1e-4)
-    assert torch.equal(talker.prior(condition), condition[..., C:C + K])
-    assert not condition[..., C + K:].any()  # no style: the channel is zeros
+    assert torch.allclose(condition[..., :K], prior, atol=1e-4)
+    assert torch.equal(talker.prior(condition), condition[..., :K])
+    assert not condition[..., K:].any()  # no style: the channel is zeros
     style = torch.randn(1, model.config.style_dim)
     styled = talker.condition(audio, 30, style=style)
     expected = (talker.basis.encode(model.decode(content, style)) - prior) / talker.residual_scale
-    assert torch.allclose(styled[..., C + K:], expected, atol=1e-4)
+    assert torch.allclose(styled[..., K:], expected, atol=1e-4)
     motion = torch.randn(30, K)
     assert torch.allclose(talker.from_residual(talker.to_residual(motion, styled[0]), styled[0]), motion, atol=1e-5)
-
-
-def test_prompt_masks_cover_every_kind_and_leave_frames_to_generate():
-    frame_mask = torch.ones(400, 30, dtype=torch.bool)
-    frame_mask[::2, 20:] = False  # half the clips are padded after 20 frames
-    known = prompt_masks(frame_mask, PromptShares(), torch.Generator().manual_seed(0))
-    assert not (known & ~frame_mask).any()  # padding is never a prompt
-    assert ((~known & frame_mask).sum(dim=1) >= 1).all()  # something to generate in every clip
-    none = (~known.any(dim=1)).float().mean().item()
-    prefix = np.mean([0 < int(row.sum()) and bool(row[:int(row.sum())].all()) for row in known])  # [T..T F..F]
-    assert 0.05 < none < 0.16 and prefix > 0.3
-    again = prompt_masks(frame_mask, PromptShares(), torch.Generator().manual_seed(0))
-    assert torch.equal(known, again)
 
 
 def test_loss_trains_the_field_only_and_falls_on_one_batch(talker):

@@ -29,10 +29,7 @@ def test_tiny_flow_run(tiny_flow, tiny_trained):
     assert all(float(r["val_lve"]) > 0 for r in rows(tiny_flow.out / "val_log.csv"))
     best = load_checkpoint(tiny_flow.checkpoint)
     assert best["config"]["architecture"] == "flow"
-    assert set(best["extra"]["speaker_prompts"]) == {"S01", "S02"}
-    prompt = best["extra"]["speaker_prompts"]["S01"]
-    assert prompt["motion"].shape == (20, 8) and prompt["condition"].shape == (20, 32 + 2 * 8)
-    assert prompt["style"].shape == (16,)
+    assert best["extra"]["speakers"] == load_checkpoint(tiny_trained.checkpoint)["extra"]["speakers"]
     content = load_checkpoint(tiny_trained.checkpoint)["model"]
     for name, value in content.items():  # the content model is frozen: its weights are the init's
         assert torch.equal(best["model"][f"content_model.{name}"], value), name
@@ -109,7 +106,7 @@ def test_reference_clips_and_style_errors(flow_animator, tiny_flow, speech):
     style = Style(reference_audio=item.audio.numpy(), reference_motion=item.vertices.numpy())
     out = flow_animator.animate(speech, style).vertices
     assert out.shape[0] == 45 and np.isfinite(out).all()
-    with pytest.raises(PtalkerError, match="speaker 'S09': not a training speaker .* S01, S02"):
+    with pytest.raises(PtalkerError, match="speaker 'S09': not a training speaker .*S01, S02"):
         flow_animator.animate(speech, "S09")
     with pytest.raises(PtalkerError, match="style mix and --strength: the flow sampler takes one style"):
         flow_animator.animate(speech, Style(speaker="S01", strength=0.5))
