@@ -144,10 +144,11 @@ class VelocityField(nn.Module):
 
 
 def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tensor, known: torch.Tensor,
-                       frame_mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+                       frame_mask: torch.Tensor,
+                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean squared error of the network's output against its target, (x1 - c_skip x_t) / c_out
     (the clean motion's error divided by c_out: unit scale at every t), on the frames to generate
-    (~known & frame_mask).
+    (~known & frame_mask); and the predicted clean motion (B, T, D), for losses on it.
 
     Args:
         x1: (B, T, D) clean motion; its known frames are the prompt.
@@ -162,4 +163,4 @@ def flow_matching_loss(field: VelocityField, x1: torch.Tensor, audio: torch.Tens
     clean = field.predict_clean(x_t, t, audio, prompt, known)
     target = (~known & frame_mask)[..., None].to(x1.dtype)  # (B, T, 1)
     error = ((clean - x1) / preconditioning(t)[1]).square() * target
-    return error.sum() / (target.sum() * x1.shape[-1]).clamp(min=1)
+    return error.sum() / (target.sum() * x1.shape[-1]).clamp(min=1), clean

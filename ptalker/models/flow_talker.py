@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ptalker.losses.motion import lip_seal_loss
 from ptalker.models.flow import FlowConfig, VelocityField, flow_matching_loss
 from ptalker.models.motion_basis import MotionBasis
 from ptalker.models.ptalker import PTalker
@@ -63,6 +64,10 @@ class FlowTalkerConfig:
     prompts: PromptShares = field(default_factory=PromptShares)
     prompt_frames: int = 90
     """Frames of a reference clip used as the prompt at inference (its start)."""
+    lip_seal: float = 0.5
+    """Weight of the lip-seal term on the predicted clean motion (training; needs the head's
+    paired lip-contact vertices): the clean motion the field predicts is a mean over what the
+    audio leaves open, and a mean of closures at slightly different times does not close."""
     num_speakers: int = 0
     """Unused (the training loop sets it for every architecture)."""
 
@@ -180,16 +185,32 @@ class FlowTalker(nn.Module):
         return self.prior(condition) + residual * self.residual_scale
 
     def loss(self, motion: torch.Tensor, condition: torch.Tensor, frame_mask: torch.Tensor,
-             generator: torch.Generator) -> torch.Tensor:
-        """The flow-matching loss of one batch: ``motion`` (B, T, K) basis coefficients under the
-        ``condition`` (B, T, 2K) (style channel included), real frames ``frame_mask`` (B, T).
-        Clips without prompt frames lose the style channel too; ``audio_dropout`` of the clips
-        lose the whole condition."""
+             generator: torch.Generator, templates: torch.Tensor | None = None,
+             lip_pairs: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """The loss of one batch: ``motion`` (B, T, K) basis coefficients under the ``condition``
+        (B, T, 2K) (style channel included), real frames ``frame_mask`` (B, T). Clips without
+        prompt frames lose the style channel too; ``audio_dropout`` of the clips lose the whole
+        condition. The flow-matching loss, plus ``config.lip_seal`` times the lip-seal term
+        (:func:`ptalker.losses.motion.lip_seal_loss`, in mm) of the predicted clean motion on
+        the frames to generate when ``templates`` (B, V, 3) and ``lip_pairs`` (upper, lower
+        vertex ids) are given."""
         known = prompt_masks(frame_mask, self.config.prompts, generator)
         residual = self.to_residual(motion, condition)
         K = self.config.basis_size
         styled = known.any(dim=1).to(condition)[:, None, None]  # (B, 1, 1)
-        condition = torch.cat([condition[..., :-K], condition[..., -K:] * styled], dim=-1)
+        given = torch.cat([condition[..., :-K], condition[..., -K:] * styled], dim=-1)
         drop = torch.rand(len(condition), generator=generator) < self.config.audio_dropout  # (B,) null audio rows
-        condition = condition * (~drop).to(condition)[:, None, None]
-        return flow_matching_loss(self.field, residual, condition, known, frame_mask, generator)
+        given = given * (~drop).to(condition)[:, None, None]
+        loss, clean = flow_matching_loss(self.field, residual, given, known, frame_mask, generator)
+        if templates is None or lip_pairs is None or not self.config.lip_seal:
+            return loss
+        upper, lower = lip_pairs
+        ids = torch.cat([upper, lower])
+        pair = (torch.arange(len(upper)), torch.arange(len(upper), len(ids)))
+
+        def lips(coefficients: torch.Tensor) -> torch.Tensor:  # (B, T, U + L, 3) vertices, in mm
+            return 1000.0 * (templates[:, None, ids] + self.basis.decode(coefficients, ids))
+
+        scored = frame_mask & ~known & ~drop[:, None]  # generated frames that heard the audio
+        seal = lip_seal_loss(lips(self.from_residual(clean, condition)), lips(motion), scored, *pair, closed=1.0)
+        return loss + self.config.lip_seal * seal

@@ -60,9 +60,14 @@ class MotionBasis:
         flat = offsets.reshape(*offsets.shape[:-2], -1) - self.mean  # (..., V*3)
         return (flat @ self.components.T) / self.scale.clamp(min=MIN_SCALE)
 
-    def decode(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """(..., V, 3) offsets of ``coefficients`` (..., K)."""
-        flat = (coefficients * self.scale.clamp(min=MIN_SCALE)) @ self.components + self.mean
+    def decode(self, coefficients: torch.Tensor, vertex_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """(..., V, 3) offsets of ``coefficients`` (..., K); with ``vertex_ids`` (N,), only those
+        vertices' (..., N, 3)."""
+        components, mean = self.components, self.mean
+        if vertex_ids is not None:
+            columns = (3 * vertex_ids[:, None] + torch.arange(3, device=vertex_ids.device)).reshape(-1)  # (3N,)
+            components, mean = components[:, columns], mean[columns]
+        flat = (coefficients * self.scale.clamp(min=MIN_SCALE)) @ components + mean
         return flat.reshape(*coefficients.shape[:-1], -1, 3)
 
     def explained(self, offsets: torch.Tensor) -> float:

@@ -76,7 +76,7 @@ class AdaptReport:
 
 def adapt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, template: torch.Tensor,
           out: str | os.PathLike, settings: AdaptSettings, phones: torch.Tensor | None = None,
-          progress: bool = True) -> AdaptReport:
+          progress: bool = True, lip_pairs: tuple[torch.Tensor, torch.Tensor] | None = None) -> AdaptReport:
     """Fit adapters to one person's clip and write them to ``out`` (atomically).
 
     Args:
@@ -84,6 +84,7 @@ def adapt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, templa
         audio: (S,) the clip's speech at 16 kHz.
         offsets: (T, V, 3) its vertex offsets from ``template`` (V, 3), head motion removed.
         phones: (T, P) phonetic-channel features of the clip, or None.
+        lip_pairs: the head's paired lip-contact vertex ids (upper, lower) for the lip-seal term.
     """
     from tqdm import tqdm
 
@@ -110,7 +111,8 @@ def adapt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, templa
         batch_motion = torch.stack([motion[s:s + length] for s in starts])  # (B, L, K)
         batch_condition = torch.stack([condition[s:s + length] for s in starts])  # (B, L, C + K)
         mask = torch.ones(settings.batch_size, length, dtype=torch.bool)
-        loss = talker.loss(batch_motion, batch_condition, mask, generator)
+        templates = template[None].expand(settings.batch_size, -1, -1)
+        loss = talker.loss(batch_motion, batch_condition, mask, generator, templates, lip_pairs)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -146,4 +148,8 @@ def adapt_person(audio: str | os.PathLike, motion: str | os.PathLike, out: str |
     clip_phones = None
     if animator.uses_phones:
         clip_phones = animator.phones_of(speech.numpy(), text, None, str(audio), len(offsets))
-    return adapt(animator.flow, speech, offsets, face, out, settings or AdaptSettings(), clip_phones, progress)
+    masks = animator.topology.masks.all
+    lip_pairs = (torch.as_tensor(masks["lip_contact_upper"]), torch.as_tensor(masks["lip_contact_lower"])) \
+        if "lip_contact_upper" in masks else None
+    return adapt(animator.flow, speech, offsets, face, out, settings or AdaptSettings(), clip_phones, progress,
+                 lip_pairs)

@@ -132,9 +132,9 @@ def _pick_source(sources: dict, config: TrainConfig, rng: np.random.Generator) -
 
 
 def _batch(talker: FlowTalker, features: list[SequenceFeatures], ids: np.ndarray, config: TrainConfig,
-           rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(motion (B, T, K), condition (B, T, 2K), frame_mask (B, T)) of random windows of at
-    most ``config.max_frames`` frames, zero-padded."""
+           rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    """(motion (B, T, K), condition (B, T, 2K), frame_mask (B, T), templates (B, V, 3)) of random
+    windows of at most ``config.max_frames`` frames, zero-padded."""
     windows = []
     for index in ids:
         sequence = features[index]
@@ -149,7 +149,7 @@ def _batch(talker: FlowTalker, features: list[SequenceFeatures], ids: np.ndarray
     mask = torch.zeros(len(windows), T, dtype=torch.bool)
     for row, (m, c) in enumerate(windows):
         motion[row, :len(m)], condition[row, :len(m)], mask[row, :len(m)] = m, c, True
-    return motion, condition, mask
+    return motion, condition, mask, torch.stack([features[index].template for index in ids])
 
 
 def _best_source(sequence: SequenceFeatures) -> str:
@@ -244,6 +244,9 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
     talker = FlowTalker(content, config.flow, MotionBasis.from_state(cached["basis"]))
     train_features, val_features = cached["train"], cached["val"]
     talker.residual_scale.copy_(residual_scale(train_features))
+    masks = topology.masks.all
+    lip_pairs = (torch.as_tensor(masks["lip_contact_upper"]), torch.as_tensor(masks["lip_contact_lower"])) \
+        if "lip_contact_upper" in masks else None
     optimizer = torch.optim.AdamW(talker.field.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, len(train_features) // config.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -262,7 +265,8 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
             if config.max_steps and state["step"] >= config.max_steps:
                 break
             ids = order[step * config.batch_size:(step + 1) * config.batch_size]
-            loss = talker.loss(*_batch(talker, train_features, ids, config, rng), generator)
+            motion, condition, mask, templates = _batch(talker, train_features, ids, config, rng)
+            loss = talker.loss(motion, condition, mask, generator, templates, lip_pairs)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(talker.field.parameters(), config.grad_clip)

@@ -66,13 +66,37 @@ def test_loss_trains_the_field_only_and_falls_on_one_batch(talker):
     assert measured() < 0.8 * before
 
 
+def test_the_lip_seal_term_scores_lips_left_open(talker, standin_template, standin_sets):
+    """With the truth's lips shut (a template whose paired lip vertices coincide, no motion),
+    the lip-seal term adds what the predicted motion leaves open; weight 0 removes it."""
+    import dataclasses
+
+    upper, lower = (torch.as_tensor(ids) for ids in (standin_sets.lip_upper, standin_sets.lip_lower))
+    shut = torch.from_numpy(standin_template.astype(np.float32)).clone()
+    shut[lower] = shut[upper]
+    condition = talker.condition(torch.randn(2, 16000), 30)
+    motion = talker.basis.encode(torch.zeros(2, 30, len(shut), 3))  # the truth: no offsets, lips shut
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    plain = talker.loss(motion, condition, mask, torch.Generator().manual_seed(0))
+    sealed = talker.loss(motion, condition, mask, torch.Generator().manual_seed(0), shut[None].expand(2, -1, -1),
+                         (upper, lower))
+    assert sealed > plain
+    talker.config = dataclasses.replace(talker.config, lip_seal=0.0)
+    try:
+        unweighted = talker.loss(motion, condition, mask, torch.Generator().manual_seed(0),
+                                 shut[None].expand(2, -1, -1), (upper, lower))
+    finally:
+        talker.config = dataclasses.replace(talker.config, lip_seal=0.5)
+    assert unweighted == plain
+
+
 def test_generate_with_a_prompt_repeats_with_a_seed(talker, standin_template):
     audio = torch.randn(16000)
     template = torch.from_numpy(standin_template.astype(np.float32))
     prompt = clip_prompt(talker, torch.randn(16000), talker.basis.decode(torch.randn(30, K)), template)
     assert prompt.motion.shape == (15, K) and prompt.condition.shape[0] == 15  # prompt_frames of the clip
     assert prompt.style.shape == (talker.content_model.config.style_dim,)
-    settings = SamplerSettings(steps=3, seed=1)
+    settings = SamplerSettings(steps=3, seed=1, temperature=1.0)
     out = generate_offsets(talker, audio, 30, settings, prompt)
     assert out.shape == (30, talker.basis_mean.numel() // 3, 3)
     assert torch.equal(out, generate_offsets(talker, audio, 30, settings, prompt))
