@@ -46,14 +46,17 @@ AUDIO_ONLY = ROOT / "benchmarks" / "checkpoints" / "ptalker_audio_only.pt"
 """The default checkpoint before the phonetic channel (configs/train/standin_default.yaml)."""
 
 
-def _systems(extra: list[str]):
-    """{name: animate(text, waveform, aligned timeline, recognized timeline) -> (T, V, 3)}."""
+def _systems(extra: list[str], only_extra: bool = False):
+    """{name: animate(text, waveform, aligned timeline, recognized timeline) -> (T, V, 3)}: the
+    rule-based animator and the built-in checkpoints (unless ``only_extra``), and ``extra``."""
     rules = RuleAnimator()
     systems = {"rule-based, transcript": lambda text, audio, aligned, recognized: rules.animate_speech(aligned).vertices,
                "rule-based, recognized phones": lambda text, audio, aligned, recognized:
                rules.animate_speech(recognized).vertices}
     checkpoints = {"ptalker (shipped)": DEFAULT_CHECKPOINT, "ptalker audio-only (previous)": AUDIO_ONLY,
                    "FaceFormer baseline": FACEFORMER}
+    if only_extra:
+        systems, checkpoints = {}, {}
     checkpoints.update(dict(item.split("=", 1) for item in extra))
     for name, path in checkpoints.items():
         model, audio_only = load_model(path), load_model(path, phones=False)
@@ -113,13 +116,15 @@ def main() -> None:
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
                         help="another checkpoint to put in the table")
     parser.add_argument("--synthetic", type=Path, default=None, help="synthetic corpus root for the second table")
+    parser.add_argument("--only", action="store_true",
+                        help="only the --checkpoint systems (results in real_speech_only.md/.json)")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench_real_speech",
                         help="predictions of the synthetic table")
     args = parser.parse_args()
     set_threads()
     entries = load_realspeech(args.data)
     sets = head_face_sets()
-    systems = _systems(args.checkpoint)
+    systems = _systems(args.checkpoint, args.only)
     template = head_topology().template
     clips = []
     for entry in entries:
@@ -161,7 +166,7 @@ def main() -> None:
         print(synthetic_table)
         print(jerk)
         markdown += "\n" + synthetic_table + "\n\n" + jerk + "\n"
-    save_results(args.results, "real_speech", data, markdown)
+    save_results(args.results, "real_speech_only" if args.only else "real_speech", data, markdown)
 
 
 if __name__ == "__main__":

@@ -364,13 +364,15 @@ def _sampler_options(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--sampler", default=None, choices=("flow", "decoder"),
                           help="flow: sample with the style clip as an in-context prompt; decoder: the deterministic "
                                "PTalker decoder (default: flow for a flow checkpoint)")
-    sampling.add_argument("--cfg-audio", type=float, default=None, help="audio guidance scale (default 1)")
+    sampling.add_argument("--cfg-audio", type=float, default=None,
+                          help="audio guidance scale: 0 ignores the audio, 1 plain (default), above 1 stronger")
     sampling.add_argument("--cfg-style", type=float, default=None,
-                          help="style guidance scale: 0 ignores the style, 1 as referenced, above 1 exaggerates")
+                          help="style guidance scale: 0 ignores the style, 1 as referenced (default), above 1 "
+                               "exaggerates")
     sampling.add_argument("--temperature", type=float, default=None,
-                          help="initial noise scale: 0 deterministic, 1 as trained (default)")
-    sampling.add_argument("--steps", type=int, default=None, help="ODE solver steps")
-    sampling.add_argument("--solver", default=None, choices=("euler", "midpoint"), help="ODE solver")
+                          help="initial noise scale: 0 deterministic (default), 1 as trained: varied takes")
+    sampling.add_argument("--steps", type=int, default=None, help="ODE solver steps (default 10)")
+    sampling.add_argument("--solver", default=None, choices=("euler", "midpoint"), help="ODE solver (default euler)")
     sampling.add_argument("--seed", type=int, default=None, help="noise seed: same seed, same output (default 0)")
 
 

@@ -64,7 +64,7 @@ class FlowTalkerConfig:
     prompts: PromptShares = field(default_factory=PromptShares)
     prompt_frames: int = 90
     """Frames of a reference clip used as the prompt at inference (its start)."""
-    lip_seal: float = 0.5
+    lip_seal: float = 0.01
     """Weight of the lip-seal term on the predicted clean motion (training; needs the head's
     paired lip-contact vertices): the clean motion the field predicts is a mean over what the
     audio leaves open, and a mean of closures at slightly different times does not close."""

@@ -44,7 +44,7 @@ from ptalker.training.logs import write_log
 from ptalker.training.run_state import TrainResult, resume_state, warmup_cosine
 
 PHONE_SOURCES = ("none", "recognized", "true")
-"""The audio conditions computed per sequence (the last two only for a content model with a
+"""The phone inputs the features are computed for (the last two only for a content model with a
 phonetic channel): (T, P) phones as :class:`ptalker.data.dataset.SequenceItem` holds them."""
 BASIS_FRAME_STEP = 3
 """Every third frame of every training sequence fits the motion basis."""
