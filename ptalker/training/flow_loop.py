@@ -11,8 +11,10 @@ residuals' spread; each step then trains the velocity field alone on random wind
 which is what makes the sampler trainable in minutes on a laptop CPU.
 
 Validation generates every third val clip (the default sampler settings) with the start of its
-partner as the prompt, and scores the pooled LVE against the head-stabilized truth. Checkpoints hold the content model, the basis and the field; their
-speakers are the content model's (``--speaker`` gives the sampler that identity's style channel). Resuming, logs and atomic writes are those of :mod:`ptalker.training.loop`.
+partner as the prompt, and scores the pooled LVE against the head-stabilized truth. Checkpoints
+hold the content model, the basis and the field; their speakers are the content model's
+(``--speaker`` gives the sampler that identity's style channel). Resuming, logs and atomic
+writes are those of :mod:`ptalker.training.loop`.
 """
 
 from __future__ import annotations

@@ -27,6 +27,19 @@ def talker(standin_template, standin_model):
     return FlowTalker(content, CONFIG, basis)
 
 
+def test_prompt_masks_cover_every_kind_and_leave_frames_to_generate():
+    frame_mask = torch.ones(400, 30, dtype=torch.bool)
+    frame_mask[::2, 20:] = False  # half the clips are padded after 20 frames
+    known = prompt_masks(frame_mask, PromptShares(), torch.Generator().manual_seed(0))
+    assert not (known & ~frame_mask).any()  # padding is never a prompt
+    assert ((~known & frame_mask).sum(dim=1) >= 1).all()  # something to generate in every clip
+    none = (~known.any(dim=1)).float().mean().item()
+    prefix = np.mean([0 < int(row.sum()) and bool(row[:int(row.sum())].all()) for row in known])  # [T..T F..F]
+    assert 0.05 < none < 0.16 and prefix > 0.3
+    again = prompt_masks(frame_mask, PromptShares(), torch.Generator().manual_seed(0))
+    assert torch.equal(known, again)
+
+
 def test_condition_is_the_prior_and_the_style_channel(talker):
     audio = torch.randn(1, 16000)
     model = talker.content_model
