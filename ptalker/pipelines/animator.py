@@ -51,6 +51,8 @@ from ptalker.pipelines.streaming import FrameStream, StreamSettings
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 """The package's shipped files (the default checkpoint, the demo sample)."""
 DEFAULT_CHECKPOINT = ASSETS_DIR / "ptalker_standin.pt"
+FLOW_CHECKPOINT = ASSETS_DIR / "ptalker_flow_standin.pt"
+"""The shipped flow sampler on the default checkpoint's PTalker."""
 WINDOW_FRAMES = 300
 """Frames decoded at once (10 s at 30 fps)."""
 OVERLAP_FRAMES = 30
@@ -196,11 +198,11 @@ class Animator:
             raise PtalkerError(f"--sampler {sampler}: choose one of {', '.join(SAMPLERS)}")
         if sampler == "flow" and self.flow is None:
             raise PtalkerError(f"--sampler flow: this checkpoint ({self.architecture}) has no generative sampler; "
-                               "use a flow checkpoint (ptalker train configs/train/flow_standin.yaml) or "
-                               "--sampler decoder")
+                               f"use a flow checkpoint (--checkpoint {FLOW_CHECKPOINT}) "
+                               "or --sampler decoder")
         if sampler == "decoder" and (settings is not None or self.person is not None):
             raise PtalkerError("--sampler decoder: the sampler settings and --adapter apply to the flow sampler; "
-                               "leave them out or use --sampler flow")
+                               "leave them out, or use a flow checkpoint and --sampler flow")
         return sampler
 
     @torch.no_grad()

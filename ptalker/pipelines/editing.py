@@ -31,7 +31,7 @@ from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
 from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.models.flow_talker import FlowPrompt
-from ptalker.pipelines.animator import Animator, Style
+from ptalker.pipelines.animator import FLOW_CHECKPOINT, Animator, Style
 from ptalker.pipelines.flow_sampling import SamplerSettings, generate_motion
 
 FRAME_SLACK = 2
@@ -71,7 +71,7 @@ def infill(animator: Animator, vertices: np.ndarray, audio: np.ndarray | str | o
     flow = animator.flow
     if flow is None:
         raise PtalkerError(f"editing needs a flow checkpoint's sampler; this checkpoint is {animator.architecture} "
-                           "(use ptalker/assets/ptalker_flow_standin.pt)")
+                           f"(use {FLOW_CHECKPOINT})")
     source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
     speech = check_waveform(np.asarray(load_audio(audio) if source != "audio" else audio, np.float32), source)
     performance = np.asarray(vertices, dtype=np.float32)

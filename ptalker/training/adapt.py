@@ -31,7 +31,7 @@ from ptalker.errors import PtalkerError
 from ptalker.fileio import load_npy
 from ptalker.models.flow_talker import FlowTalker
 from ptalker.models.lora import Person, add_adapters, base_fingerprint, save_adapter
-from ptalker.pipelines.animator import Style, load_model
+from ptalker.pipelines.animator import FLOW_CHECKPOINT, Style, load_model
 from ptalker.pipelines.flow_sampling import clip_prompt
 
 WINDOW_FRAMES = 120
@@ -135,7 +135,7 @@ def adapt_person(audio: str | os.PathLike, motion: str | os.PathLike, out: str |
     animator = load_model(checkpoint, phones=phones)
     if animator.flow is None:
         raise PtalkerError(f"{checkpoint or 'the default checkpoint'}: adapters fit a flow checkpoint's sampler; "
-                           f"this one is {animator.architecture}")
+                           f"this one is {animator.architecture} (use --checkpoint {FLOW_CHECKPOINT})")
     vertices = load_npy(motion)
     vertices = vertices.reshape(len(vertices), -1, 3)
     neutral = load_npy(template).reshape(-1, 3) if template else None

@@ -10,13 +10,13 @@ import pytest
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.splits import get_dataset_spec
 from ptalker.errors import PtalkerError
-from ptalker.pipelines.animator import ASSETS_DIR, load_model
+from ptalker.pipelines.animator import FLOW_CHECKPOINT, load_model
 from ptalker.pipelines.editing import infill, span_frames
 
 
 @pytest.fixture(scope="module")
 def animator():
-    return load_model(ASSETS_DIR / "ptalker_flow_standin.pt")
+    return load_model(FLOW_CHECKPOINT)
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,8 @@ from ptalker.audio.timeline import read_timeline
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.splits import get_dataset_spec
 from ptalker.metrics.face_measures import lip_gap
-from ptalker.pipelines.animator import ASSETS_DIR, Style, load_model
+from ptalker.pipelines.animator import FLOW_CHECKPOINT, Style, load_model
 from ptalker.pipelines.flow_sampling import SamplerSettings
-
-FLOW_CHECKPOINT = ASSETS_DIR / "ptalker_flow_standin.pt"
-
 
 @pytest.fixture(scope="module")
 def animator():
