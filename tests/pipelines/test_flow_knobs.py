@@ -16,6 +16,7 @@ from ptalker.metrics.face_measures import lip_gap
 from ptalker.pipelines.animator import FLOW_CHECKPOINT, Style, load_model
 from ptalker.pipelines.flow_sampling import SamplerSettings
 
+
 @pytest.fixture(scope="module")
 def animator():
     return load_model(FLOW_CHECKPOINT)
