@@ -49,14 +49,15 @@ AUDIO_ONLY = ROOT / "benchmarks" / "checkpoints" / "ptalker_audio_only.pt"
 def _systems(extra: list[str], only_extra: bool = False):
     """{name: animate(text, waveform, aligned timeline, recognized timeline) -> (T, V, 3)}: the
     rule-based animator and the built-in checkpoints (unless ``only_extra``), and ``extra``."""
-    rules = RuleAnimator()
-    systems = {"rule-based, transcript": lambda text, audio, aligned, recognized: rules.animate_speech(aligned).vertices,
-               "rule-based, recognized phones": lambda text, audio, aligned, recognized:
-               rules.animate_speech(recognized).vertices}
-    checkpoints = {"ptalker (shipped)": DEFAULT_CHECKPOINT, "ptalker audio-only (previous)": AUDIO_ONLY,
-                   "FaceFormer baseline": FACEFORMER}
-    if only_extra:
-        systems, checkpoints = {}, {}
+    systems, checkpoints = {}, {}
+    if not only_extra:
+        rules = RuleAnimator()
+        systems = {"rule-based, transcript": lambda text, audio, aligned, recognized:
+                   rules.animate_speech(aligned).vertices,
+                   "rule-based, recognized phones": lambda text, audio, aligned, recognized:
+                   rules.animate_speech(recognized).vertices}
+        checkpoints = {"ptalker (shipped)": DEFAULT_CHECKPOINT, "ptalker audio-only (previous)": AUDIO_ONLY,
+                       "FaceFormer baseline": FACEFORMER}
     checkpoints.update(dict(item.split("=", 1) for item in extra))
     for name, path in checkpoints.items():
         model, audio_only = load_model(path), load_model(path, phones=False)

@@ -165,6 +165,12 @@ class PTalker(nn.Module):
         """(B, S) the style of a reference clip from its audio and motion styles (B, S) each."""
         return self.fuse_style(torch.cat([audio_style, motion_style], dim=-1))
 
+    def clip_style(self, audio: torch.Tensor, offsets: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
+        """(B, S) the style of reference clips: speech ``audio`` (B, S_audio) and vertex ``offsets``
+        (B, T, V, 3) from the speakers' ``template`` (B, V, 3)."""
+        audio_style = self.audio_codes(audio, offsets.shape[1]).style
+        return self.reference_style(audio_style, self.motion_codes(offsets, template).style)
+
     def identity_style(self, speaker: torch.Tensor) -> torch.Tensor:
         """(B, S) the learned style of training speakers ``speaker`` (B,) (indices)."""
         if self.identity is None:

@@ -141,13 +141,11 @@ class Animator:
         return neutral + style.strength * (vector - neutral)
 
     def _reference_style(self, style: Style) -> torch.Tensor:
-        if not hasattr(self.model, "reference_style"):
+        if not hasattr(self.model, "clip_style"):
             raise PtalkerError(f"reference clip: this checkpoint ({self.architecture}) conditions on its training "
                                "speakers only; give a speaker, or no style for their mean")
-        audio, offsets, template = self.reference_clip(style)
-        audio_codes = self.model.audio_codes(audio[None].to(self.device), len(offsets))
-        motion_codes = self.model.motion_codes(offsets[None].to(self.device), template[None].to(self.device))
-        return self.model.reference_style(audio_codes.style, motion_codes.style)[0]
+        audio, offsets, template = (value[None].to(self.device) for value in self.reference_clip(style))
+        return self.model.clip_style(audio, offsets, template)[0]
 
     def reference_clip(self, style: Style) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A reference clip checked and prepared: audio (S,), offsets (T, V, 3) from the person's
@@ -232,12 +230,7 @@ class Animator:
             prompt = clip_prompt(self.flow, audio, offsets, face, phones)
         else:
             raise PtalkerError("style: give a speaker or a reference clip (audio and motion)")
-        base = template if template is not None else person_template
-        base = self.topology.template if base is None else np.asarray(base, np.float32)
-        if base.shape != (self.model.num_vertices, 3):
-            raise PtalkerError(f"template: expected ({self.model.num_vertices}, 3) vertices of the checkpoint's mesh, "
-                               f"got {base.shape}")
-        return prompt, base
+        return prompt, self._base(template if template is not None else person_template)
 
     def load_adapter(self, path: str | os.PathLike) -> None:
         """Animate as the person of the adapter file ``path`` (``ptalker adapt``): its LoRA weights
@@ -286,11 +279,15 @@ class Animator:
             vector = self.model.neutral_style()
         else:
             vector = self.style_vector(Style(speaker=style) if isinstance(style, str) else style)
+        return vector, self._base(template)
+
+    def _base(self, template: np.ndarray | None) -> np.ndarray:
+        """The (V, 3) mesh to animate: ``template``, checked, or the checkpoint's mesh when None."""
         base = self.topology.template if template is None else np.asarray(template, np.float32)
         if base.shape != (self.model.num_vertices, 3):
             raise PtalkerError(f"template: expected ({self.model.num_vertices}, 3) vertices of the checkpoint's mesh, "
                                f"got {base.shape}")
-        return vector, base
+        return base
 
     def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int,
                         phones: torch.Tensor | None = None) -> np.ndarray:

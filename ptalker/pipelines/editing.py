@@ -31,7 +31,7 @@ from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.errors import PtalkerError
 from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.models.flow_talker import FlowPrompt
-from ptalker.pipelines.animator import FLOW_CHECKPOINT, Animator, Style
+from ptalker.pipelines.animator import FLOW_CHECKPOINT, Animator
 from ptalker.pipelines.flow_sampling import SamplerSettings, generate_motion
 
 FRAME_SLACK = 2
@@ -85,13 +85,12 @@ def infill(animator: Animator, vertices: np.ndarray, audio: np.ndarray | str | o
         raise PtalkerError(f"{source}: lasts {audio_frames:.0f} frames at {animator.fps:g} fps, the performance "
                            f"{T}; give the speech of the whole performance")
     start, stop = span_frames(span, T, animator.fps)
-    style = Style(reference_audio=speech, reference_motion=performance, reference_template=template)
-    wave, offsets, face = animator.reference_clip(style)  # offsets (T, V, 3) head-stabilized
-    head = remove_head_motion(performance, face.numpy(), animator.rigid) if animator.rigid is not None else None
+    face = np.median(performance, axis=0) if template is None else np.asarray(template, np.float32)
+    head = remove_head_motion(performance, face, animator.rigid) if animator.rigid is not None else None
+    offsets = torch.from_numpy((performance if head is None else head.aligned).astype(np.float32) - face)  # (T, V, 3)
+    face, wave = torch.from_numpy(face), torch.from_numpy(speech)
     phones = animator.phones_of(speech, text, timeline, source, T) if animator.uses_phones else None
-    model = animator.model
-    own_style = model.reference_style(model.audio_codes(wave[None], T).style,
-                                      model.motion_codes(offsets[None], face[None]).style)  # (1, S_dim)
+    own_style = animator.model.clip_style(wave[None], offsets[None], face[None])  # (1, S_dim)
     condition = flow.condition(wave[None], T, None if phones is None else phones[None], own_style)[0]
     K = flow.basis.size
     known = torch.ones(T, dtype=torch.bool)

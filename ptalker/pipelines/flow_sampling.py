@@ -121,9 +121,7 @@ def clip_prompt(talker: FlowTalker, audio: torch.Tensor, offsets: torch.Tensor, 
     person's neutral face ``template`` (V, 3) (head motion removed), ``phones`` (T, P) or None.
     Its style is PTalker's embedding of the whole clip; its first ``talker.config.prompt_frames``
     frames are the prompt's frames."""
-    model = talker.content_model
-    style = model.reference_style(model.audio_codes(audio[None], len(offsets)).style,
-                                  model.motion_codes(offsets[None], template[None]).style)  # (1, S_dim)
+    style = talker.content_model.clip_style(audio[None], offsets[None], template[None])  # (1, S_dim)
     frames = min(len(offsets), talker.config.prompt_frames)
     cut = int(round(frames * audio.shape[-1] / len(offsets)))
     condition = talker.condition(audio[:cut][None], frames, None if phones is None else phones[:frames][None], style)

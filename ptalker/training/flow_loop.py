@@ -97,9 +97,8 @@ def _features(talker: FlowTalker, dataset: TalkingHeadDataset, rigid: np.ndarray
         partner = other_clip(subjects, index)
         partner = index if partner is None else partner
         other = items[partner]
-        style = model.reference_style(model.audio_codes(other.audio[None], len(other.vertices)).style,
-                                      model.motion_codes((other.vertices - other.template)[None],
-                                                         other.template[None]).style)  # (1, S_dim)
+        style = model.clip_style(other.audio[None], (other.vertices - other.template)[None],
+                                 other.template[None])  # (1, S_dim)
         prior, styled = {}, {}
         for source in sources:
             content, prior_motion = talker.content_and_prior(item.audio[None], len(item.vertices),

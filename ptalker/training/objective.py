@@ -96,10 +96,8 @@ class PTalkerObjective:
         subjects = [name.subject for name in dataset.sequences]
         ref_index = other_clip(subjects, index)
         ref = stabilize(dataset[index if ref_index is None else ref_index])
-        ref_offsets = (ref.vertices - ref.template)[None].to(device)
-        ref_audio = model.audio_codes(ref.audio[None].to(device), ref.vertices.shape[0])
-        ref_motion = model.motion_codes(ref_offsets, ref.template[None].to(device))
-        return model.reference_style(ref_audio.style, ref_motion.style)
+        return model.clip_style(ref.audio[None].to(device), (ref.vertices - ref.template)[None].to(device),
+                                ref.template[None].to(device))
 
 
 class FaceFormerObjective:
