@@ -85,6 +85,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_animate(args: argparse.Namespace) -> None:
     from ptalker.pipelines.animate_folder import animate_to_folder
+    from ptalker.pipelines.region_balance import parse_region_options
 
     print(animate_to_folder(args.audio, args.out, checkpoint=args.checkpoint, speaker=args.speaker,
                             style_audio=args.style_audio, style_motion=args.style_motion,
@@ -92,7 +93,8 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             formats=args.format, video=args.video,
                             stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
                             text=_transcript(args), phones=not args.audio_only, rules=args.rules,
-                            sampler=args.sampler, settings=_sampler_settings(args), adapter=args.adapter))
+                            sampler=args.sampler, settings=_sampler_settings(args), adapter=args.adapter,
+                            region_weights=parse_region_options(args.region)))
 
 
 SAMPLER_KNOBS = ("steps", "solver", "cfg_audio", "cfg_style", "temperature", "seed")
@@ -115,6 +117,17 @@ def _cmd_adapt(args: argparse.Namespace) -> None:
                        progress=not args.quiet))
 
 
+def _cmd_edit(args: argparse.Namespace) -> None:
+    from ptalker.pipelines.edit_commands import edit_to_folder
+
+    print(edit_to_folder(args.edit_command, args.audio, args.out, performance=getattr(args, "performance", None),
+                         span=getattr(args, "span", None), keys=getattr(args, "key", None),
+                         source_audio=getattr(args, "source_audio", None), speaker=getattr(args, "speaker", None),
+                         template=args.template, retime=getattr(args, "retime", "stretch"), regions=args.region,
+                         checkpoint=args.checkpoint, formats=args.format, video=args.video, text=_transcript(args),
+                         settings=_sampler_settings(args)))
+
+
 def _cmd_render(args: argparse.Namespace) -> None:
     from ptalker.pipelines.files import render_file
 
@@ -126,7 +139,7 @@ def _cmd_export(args: argparse.Namespace) -> None:
     from ptalker.pipelines.files import export_file
 
     print(export_file(args.seq, args.out, args.format, audio=args.audio, fps=args.fps, faces=args.faces,
-                      error_bound=args.error_bound))
+                      error_bound=args.error_bound, landmarks=args.landmarks, size=args.size))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -335,6 +348,7 @@ def _add_train_and_animate(commands) -> None:
                               "they are determined (prints the latency)")
     animate.add_argument("--chunk-ms", type=float, default=100.0, help="chunk length with --stream")
     _sampler_options(animate)
+    _region_option(animate)
     animate.add_argument("--adapter", type=Path, default=None,
                          help="a person's adapter from 'ptalker adapt': animates as them (their face and style)")
     adapt = _subcommand(commands, "adapt", _cmd_adapt,
@@ -358,12 +372,13 @@ def _add_train_and_animate(commands) -> None:
     demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
 
 
-def _sampler_options(parser: argparse.ArgumentParser) -> None:
-    """--sampler and the flow sampler's knobs (read back by :func:`_sampler_settings`)."""
+def _sampler_options(parser: argparse.ArgumentParser, choose: bool = True) -> None:
+    """The flow sampler's knobs (read back by :func:`_sampler_settings`), with --sampler when ``choose``."""
     sampling = parser.add_argument_group("generative sampler (flow checkpoints; see the README, 'Generative sampler')")
-    sampling.add_argument("--sampler", default=None, choices=("flow", "decoder"),
-                          help="flow: sample with the style clip as an in-context prompt; decoder: the deterministic "
-                               "PTalker decoder (default: flow for a flow checkpoint)")
+    if choose:
+        sampling.add_argument("--sampler", default=None, choices=("flow", "decoder"),
+                              help="flow: sample with the style clip as an in-context prompt; decoder: the "
+                                   "deterministic PTalker decoder (default: flow for a flow checkpoint)")
     sampling.add_argument("--cfg-audio", type=float, default=None,
                           help="audio guidance scale: 0 ignores the audio, 1 plain (default), above 1 stronger")
     sampling.add_argument("--cfg-style", type=float, default=None,
@@ -374,6 +389,56 @@ def _sampler_options(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--steps", type=int, default=None, help="ODE solver steps (default 10)")
     sampling.add_argument("--solver", default=None, choices=("euler", "midpoint"), help="ODE solver (default euler)")
     sampling.add_argument("--seed", type=int, default=None, help="noise seed: same seed, same output (default 0)")
+
+
+def _region_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", action="append", default=None, metavar="REGION:audio=A,style=S",
+                        help="flow sampler: balance of audio and style in a region (mouth/jaw, upper/eyes/brows, "
+                             "rest), e.g. mouth:audio=1.2,style=0.5 (1 = as sampled); repeat for more regions")
+
+
+def _edit_options(parser: argparse.ArgumentParser, performance: bool) -> None:
+    """The options every ``ptalker edit`` action shares."""
+    if performance:
+        parser.add_argument("performance", type=Path,
+                            help="the vertex sequence to edit (.npy (T, V, 3) or .npz) of the checkpoint's mesh")
+    parser.add_argument("--out", type=Path, required=True, help="folder for vertices.npy and obj/")
+    parser.add_argument("--template", type=Path, default=None,
+                        help="the person's neutral mesh .npy (default: the per-vertex median of the performance)")
+    _region_option(parser)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="flow checkpoint (default: the shipped one)")
+    parser.add_argument("--format", nargs="+", default=["obj"], choices=FORMATS, metavar="FORMAT",
+                        help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)}")
+    parser.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
+    _transcript_options(parser)
+    _sampler_options(parser, choose=False)
+
+
+def _add_edit(commands) -> None:
+    actions = _group(commands, "edit", "edit a performance: re-dub its mouth, regenerate a span, keyframes")
+    redub = _subcommand(actions, "redub", _cmd_edit,
+                        "new speech for a performance: mouth and jaw regenerated, head pose, eyes and brows kept")
+    redub.add_argument("--audio", type=Path, required=True, help="the new speech (.wav)")
+    redub.add_argument("--source-audio", type=Path, default=None,
+                       help="the performance's own speech: the new mouth speaks in its style (else --speaker, "
+                            "else the neutral style)")
+    redub.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
+    redub.add_argument("--retime", default="stretch", choices=("stretch", "loop"),
+                       help="new speech of another length: stretch the kept motion evenly, or loop it back "
+                            "and forth at its own speed")
+    _edit_options(redub, performance=True)
+    infill = _subcommand(actions, "infill", _cmd_edit,
+                         "regenerate a span of a performance for its speech, joined to the frames around it")
+    infill.add_argument("--audio", type=Path, required=True, help="the speech of the whole performance (.wav)")
+    infill.add_argument("--span", required=True, metavar="START:END", help="seconds to regenerate, e.g. 2.0:3.5")
+    _edit_options(infill, performance=True)
+    keys = _subcommand(actions, "keys", _cmd_edit, "new motion for speech through shapes pinned at given times")
+    keys.add_argument("--audio", type=Path, required=True, help="speech to animate (.wav)")
+    keys.add_argument("--key", action="append", required=True, metavar="t=SECONDS:FILE.npy[:REGION]",
+                      help="pin the (V, 3) mesh FILE at a time (the whole frame, or one region: mouth, upper, "
+                           "rest); repeat for more keys")
+    keys.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
+    _edit_options(keys, performance=False)
 
 
 def _add_render_and_export(commands) -> None:
@@ -396,6 +461,13 @@ def _add_render_and_export(commands) -> None:
     export.add_argument("--error-bound", type=float, default=None,
                         help="glb: largest vertex error of the morph-target fit, in mesh units "
                              "(default 1e-4: 0.1 mm for meshes in metres)")
+    export.add_argument("--landmarks", action="store_true",
+                        help="also write the 68 facial landmarks beside --out: landmarks_3d.npy (T, 68, 3), "
+                             "landmarks_2d.npy (T, 68, 2) pixels of the preview camera, landmarks.json "
+                             "(sequences on the head model's mesh)")
+    export.add_argument("--size", type=int, nargs="+", default=None, metavar="N",
+                        help=f"with --landmarks: image size of landmarks_2d.npy, N (square) or W H "
+                             f"(default {DEFAULT_SIZE})")
 
 
 def _add_plot(commands) -> None:
@@ -470,8 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Speech-driven personalized FLAME head animation.")
     parser.add_argument("--version", action="version", version=f"ptalker {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_flame, _add_data, _add_train_and_animate, _add_render_and_export, _add_evaluate_and_score,
-                _add_plot):
+    for add in (_add_flame, _add_data, _add_train_and_animate, _add_edit, _add_render_and_export,
+                _add_evaluate_and_score, _add_plot):
         add(commands)
     return parser
 

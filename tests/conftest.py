@@ -91,13 +91,14 @@ def standin_model(standin_dir):
 @pytest.fixture(scope="session")
 def standin_head(standin_dir):
     """What build_standin() returns, read back from the cached directory (no second build)."""
-    from ptalker.flame.flame_files import INFO_FILE, MASKS_FILE, read_flame_dir
+    from ptalker.flame.flame_files import INFO_FILE, MASKS_FILE, read_flame_dir, read_landmarks_68
     from ptalker.safe_pickle import load_pickle
 
     model, embedding = read_flame_dir(standin_dir)
     masks = load_pickle(standin_dir / MASKS_FILE)
     info = json.loads((standin_dir / INFO_FILE).read_text())
-    return {"model": model, "embedding": embedding, "masks": masks, "info": info}
+    return {"model": model, "embedding": embedding, "landmarks_68": read_landmarks_68(standin_dir), "masks": masks,
+            "info": info}
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ ALLOWED = {
                    "pipelines"},
     "cli": {"mesh", "flame", "audio", "losses", "metrics", "render", "export", "plots", "models", "data",
             "pipelines", "training", "evaluation"},
+    "edit": {"pipelines"},
     "__main__": {"cli"},
 }
 """part -> the other parts it may import (besides the foundation and itself)."""

@@ -6,6 +6,8 @@
                                      weights, kintree_table
     DIR/flame_static_embedding.pkl   lmk_face_idx (51,), lmk_b_coords (51, 3)
     DIR/FLAME_masks.pkl              optional: region name -> vertex ids
+    DIR/landmark_embedding_68.npz    optional: face_idx (68,), bary (68, 3), the iBUG 68 landmarks
+                                     (DECA's landmark_embedding.npy, converted by the importer)
     DIR/standin.json                 only for the stand-in: component names
 
 Which directory is used is :mod:`ptalker.flame.flame_dir`.
@@ -15,19 +17,22 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_LANDMARKS, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
-from ptalker.fileio import atomic_directory, save_json
+from ptalker.fileio import atomic_directory, save_json, save_npz
+from ptalker.mesh.landmarks import LandmarkEmbedding
 from ptalker.safe_pickle import load_pickle
 
 MODEL_FILE = "FLAME_NEUTRAL.pkl"
 EMBEDDING_FILE = "flame_static_embedding.pkl"
 MASKS_FILE = "FLAME_masks.pkl"
 INFO_FILE = "standin.json"
+LANDMARKS_68_FILE = "landmark_embedding_68.npz"
 MODEL_KEYS = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table")
 
 
@@ -73,8 +78,32 @@ def read_flame_dir(path: str | os.PathLike) -> tuple[dict, dict]:
     return model, embedding
 
 
+def read_landmarks_68(path: str | os.PathLike) -> LandmarkEmbedding:
+    """The 68-landmark embedding of the FLAME directory ``path`` (its LANDMARKS_68_FILE).
+
+    Raises:
+        PtalkerError: the directory has none (the message says how to add one), or the file is
+            not a 68-landmark embedding.
+    """
+    path = Path(path)
+    file = path / LANDMARKS_68_FILE
+    if not file.is_file():
+        raise PtalkerError(
+            f"{file}: not found, so this FLAME directory has no 68-landmark embedding; put DECA's "
+            f"landmark_embedding.npy beside generic_model.pkl and rerun 'ptalker flame import generic_model.pkl "
+            f"--out {path} --overwrite' (a stand-in directory: rerun 'ptalker flame standin --out {path}')")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            face_idx, bary = data["face_idx"], data["bary"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise PtalkerError(f"{file}: not a 68-landmark embedding ({type(err).__name__}: {err}); "
+                           "import the FLAME directory again") from None
+    return LandmarkEmbedding(face_idx, bary, source=str(file))
+
+
 def write_flame_dir(out: str | os.PathLike, model: dict, embedding: dict, masks: dict | None = None,
-                    info: dict | None = None, overwrite: bool = False) -> Path:
+                    info: dict | None = None, overwrite: bool = False,
+                    landmarks_68: LandmarkEmbedding | None = None) -> Path:
     """Write a FLAME directory atomically: assembled beside ``out``, then renamed into place.
 
     Raises:
@@ -91,4 +120,6 @@ def write_flame_dir(out: str | os.PathLike, model: dict, embedding: dict, masks:
                     pickle.dump(data, handle, protocol=2)
         if info is not None:
             save_json(tmp / INFO_FILE, info)
+        if landmarks_68 is not None:
+            save_npz(tmp / LANDMARKS_68_FILE, face_idx=landmarks_68.face_idx, bary=landmarks_68.bary)
     return out

@@ -28,7 +28,7 @@ as any PTalker checkpoint. A per-person adapter (:mod:`ptalker.training.adapt`) 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,15 +37,17 @@ import torch
 
 from ptalker.audio.io import check_waveform, load_audio
 from ptalker.audio.timeline import Speech
-from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
+from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, FLAME_JAW_JOINT
 from ptalker.errors import PtalkerError
 from ptalker.mesh.face_sets import rigid_region_ids
+from ptalker.mesh.region_blend import region_blend_weights
 from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.mesh.topology import Topology
 from ptalker.models.flow_talker import FlowPrompt
 from ptalker.pipelines.checkpoint import load_checkpoint, load_state, network_from_config
 from ptalker.pipelines.decoding import decode_offsets
 from ptalker.pipelines.flow_sampling import SamplerSettings, clip_prompt, generate_offsets
+from ptalker.pipelines.region_balance import check_region_weights, compose_regions, is_neutral, sample_regions
 from ptalker.pipelines.streaming import FrameStream, StreamSettings
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -112,6 +114,7 @@ class Animator:
         self.speakers: list[str] = list(checkpoint["extra"].get("speakers", []))
         self.fps = float(checkpoint["extra"].get("fps", 30.0))
         self.architecture: str = model.architecture
+        self._region_blend: np.ndarray | None = None
         self.rigid: np.ndarray | None = None
         """Ids that move only with the head, when the model was trained on stabilized clips (its
         reference clips are stabilized alike); else None."""
@@ -165,30 +168,59 @@ class Animator:
     def animate(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
                 template: np.ndarray | None = None, text: str | None = None,
                 timeline: Speech | None = None, sampler: str | None = None,
-                settings: SamplerSettings | None = None) -> Animation:
+                settings: SamplerSettings | None = None,
+                region_weights: Mapping[str, Mapping[str, float]] | None = None) -> Animation:
         """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
         speaker id, or None for the neutral style, or the loaded adapter's person) on
         ``template`` (V, 3) (default: the adapter's person's face, else the checkpoint's mesh);
         ``text``, what is said, aligns the phones of a phonetic channel, or ``timeline`` gives
         them (any espeak-symbol timeline on the audio's clock); both are ignored by audio-only
         checkpoints. ``sampler``: 'flow' or 'decoder' (default :attr:`sampler`); ``settings``:
-        the flow sampler's knobs (default :class:`SamplerSettings`)."""
+        the flow sampler's knobs (default :class:`SamplerSettings`); ``region_weights``: the
+        flow sampler's per-region balance of audio and style, e.g. ``{'mouth': {'audio': 1.2,
+        'style': 0.5}, 'upper': {'style': 0.0}}`` (:mod:`ptalker.pipelines.region_balance`)."""
         sampler = self._check_sampler(sampler, settings)
+        balance = check_region_weights(region_weights)
+        if sampler == "decoder" and not is_neutral(balance):
+            raise PtalkerError("region weights: balance the flow sampler's runs; use a flow checkpoint and "
+                               "--sampler flow, or leave them out")
         source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
         if isinstance(audio, (str, os.PathLike)):
             audio = load_audio(audio)
         audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
         num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
         if sampler == "flow":
-            prompt, base = self._prompt_and_base(style, template)
+            prompt, base = self.prompt_and_base(style, template)
             phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
-            offsets = generate_offsets(self.flow, torch.from_numpy(audio), num_frames,
-                                       (settings or SamplerSettings()).check(), prompt, phones).numpy()
+            settings = (settings or SamplerSettings()).check()
+            if is_neutral(balance):
+                offsets = generate_offsets(self.flow, torch.from_numpy(audio), num_frames, settings, prompt,
+                                           phones).numpy()
+            else:
+                condition = self.flow.condition(torch.from_numpy(audio)[None], num_frames,
+                                                None if phones is None else phones[None],
+                                                None if prompt is None else prompt.style[None])[0]
+                motions = sample_regions(self.flow, condition, settings, prompt, balance)
+                offsets = compose_regions(self.flow, motions, self.region_blend).numpy()
         else:
             vector, base = self._style_and_base(style, template)
             phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
             offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
         return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
+
+    @property
+    def region_blend(self) -> np.ndarray:
+        """(3, V) soft weights of the editing regions (mouth, upper face, rest) on the checkpoint's
+        mesh (:func:`ptalker.mesh.region_blend.region_blend_weights`), with the jaw skinning
+        weights of the head model in use when it has this mesh's vertex count."""
+        if self._region_blend is None:
+            from ptalker.flame.flame_model import FlameModel
+
+            head = FlameModel.load()
+            jaw = head.layer.lbs_weights[:, FLAME_JAW_JOINT].numpy() if head.num_vertices == self.model.num_vertices \
+                else None
+            self._region_blend = region_blend_weights(self.topology.template, self.topology.masks, jaw)
+        return self._region_blend
 
     def _check_sampler(self, sampler: str | None, settings: SamplerSettings | None) -> str:
         sampler = self.sampler if sampler is None else sampler
@@ -204,7 +236,7 @@ class Animator:
         return sampler
 
     @torch.no_grad()
-    def _prompt_and_base(self, style: Style | str | None, template: np.ndarray | None) -> tuple[FlowPrompt | None, np.ndarray]:
+    def prompt_and_base(self, style: Style | str | None, template: np.ndarray | None) -> tuple[FlowPrompt | None, np.ndarray]:
         """The flow sampler's prompt for ``style`` (None: the adapter's person, else the null style)
         and the (V, 3) mesh to animate."""
         if isinstance(style, str):

@@ -3,21 +3,29 @@
 Sequence files are read by :mod:`ptalker.mesh.sequence_file` (.npy or .npz, fps from the file or a
 ``sequence.json`` beside it); when neither ``--faces`` nor the file gives triangles, the head
 model's are used if the vertex count is the head's. The arrays then go to the renderer, the
-exporters or the plots, which take arrays only.
+exporters or the plots, which take arrays only. ``export --landmarks`` adds the 68 facial
+landmarks beside the export (:mod:`ptalker.pipelines.landmark_files`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ptalker.audio.timeline import read_timeline
 from ptalker.errors import PtalkerError
+from ptalker.export import ExportResult, export_sequence
 from ptalker.fileio import load_npy
 from ptalker.mesh.sequence_file import load_sequence, resolve_faces, resolve_fps
 from ptalker.render import DEFAULT_BACKEND, RenderSettings, VideoResult, render_video
+
+if TYPE_CHECKING:
+    from ptalker.pipelines.landmark_files import LandmarkFiles
 
 DEFAULT_SIZE = 512
 """Width and height in pixels of each rendered view."""
@@ -75,16 +83,44 @@ def render_file(seq: str | os.PathLike, out: str | os.PathLike, audio: str | os.
                         backend=backend)
 
 
+@dataclass(frozen=True)
+class FileExport:
+    """What :func:`export_file` wrote: the export and, when asked for, the landmark files beside it."""
+
+    export: ExportResult
+    landmarks: LandmarkFiles | None = None
+
+    def __str__(self) -> str:
+        return str(self.export) if self.landmarks is None else f"{self.export}\n{self.landmarks}"
+
+
 def export_file(seq: str | os.PathLike, out: str | os.PathLike, fmt: str | None = None,
                 audio: str | os.PathLike | None = None, fps: float | None = None,
-                faces: str | os.PathLike | None = None, error_bound: float | None = None):
+                faces: str | os.PathLike | None = None, error_bound: float | None = None,
+                landmarks: bool = False, size: int | Sequence[int] | None = None) -> FileExport:
     """Export the sequence file ``seq`` to ``out`` in ``fmt`` (``ptalker export``; see
-    :func:`ptalker.export.export_sequence`, whose ExportResult it returns)."""
-    from ptalker.export import export_sequence
+    :func:`ptalker.export.export_sequence`).
 
+    With ``landmarks``, the sequence's 68 facial landmarks are also written beside ``out``, in 3D
+    and in the pixels of the preview camera at ``size`` (N or (W, H); default DEFAULT_SIZE
+    square); see :mod:`ptalker.pipelines.landmark_files`. They are computed before anything is
+    written, so a sequence not on the head model's mesh writes nothing.
+
+    Raises:
+        PtalkerError: unreadable inputs, a ``size`` without ``landmarks``, or landmarks asked for a
+            sequence not on the head model's mesh.
+    """
+    from ptalker.pipelines.landmark_files import sequence_landmarks  # loads the head model
+
+    if size is not None and not landmarks:
+        raise PtalkerError(f"size: only the landmarks use an image size (got {size}); add --landmarks or "
+                           "leave --size out")
     vertices, triangles, rate = read_sequence(seq, fps, faces)
+    points = sequence_landmarks(vertices, rate, DEFAULT_SIZE if size is None else size, source=str(seq)) \
+        if landmarks else None
     options = {"error_bound": error_bound} if error_bound is not None else {}
-    return export_sequence(vertices, triangles, rate, out, fmt, audio=audio, **options)
+    result = export_sequence(vertices, triangles, rate, out, fmt, audio=audio, **options)
+    return FileExport(result, None if points is None else points.save(Path(out).parent))
 
 
 def plot_lips_file(pred: str | os.PathLike, out_png: str | os.PathLike, truth: str | os.PathLike | None = None,

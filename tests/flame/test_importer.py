@@ -12,7 +12,8 @@ import torch
 from ptalker.cli import main
 from ptalker.errors import PtalkerError, UnsafePickleError
 from ptalker.flame.flame_model import FlameModel
-from ptalker.flame.importer import import_flame_model
+from ptalker.flame.importer import import_flame_model, read_deca_landmarks
+from ptalker.flame.landmarks import head_landmarks, landmark_embedding_68
 
 V = 12
 
@@ -102,3 +103,52 @@ def test_malicious_model_pickle_is_refused_by_the_cli(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "system" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "flame").exists()
+
+
+# --- DECA's 68-landmark embedding -------------------------------------------------------------
+
+
+def _deca_embedding(path, faces_idx, bary, extra=None):
+    """Save a dict as DECA's landmark_embedding.npy is saved: np.save of a pickled dict."""
+    data = {"static_lmk_faces_idx": np.zeros(51, np.int64), "full_lmk_faces_idx": faces_idx,
+            "full_lmk_bary_coords": bary, **(extra or {})}
+    np.save(path, np.array(data, dtype=object), allow_pickle=True)
+
+
+def test_deca_landmarks_are_imported_into_the_flame_dir(raw_flame, tmp_path):
+    folder, model = raw_flame
+    rng = np.random.default_rng(1)
+    faces_idx, bary = rng.integers(0, 2, (1, 68)), rng.dirichlet(np.ones(3), (1, 68)).astype(np.float32)
+    _deca_embedding(folder / "landmark_embedding.npy", faces_idx, bary)  # found beside generic_model.pkl
+    out = import_flame_model(folder / "generic_model.pkl", out_dir=tmp_path / "flame")
+    embedding = landmark_embedding_68(out)
+    assert np.array_equal(embedding.face_idx, faces_idx[0]) and np.allclose(embedding.bary, bary[0])
+    frames = np.repeat(model["v_template"][None], 2, axis=0)
+    faces = np.asarray(model["f"], np.int64)[faces_idx[0]]  # (68, 3)
+    want = np.einsum("kj,kjc->kc", bary[0].astype(np.float64), model["v_template"][faces])
+    assert np.abs(head_landmarks(frames, out) - want).max() < 1e-6
+
+
+def test_flame_dir_without_deca_landmarks_has_none(raw_flame, tmp_path):
+    folder, _ = raw_flame
+    out = import_flame_model(folder / "generic_model.pkl", out_dir=tmp_path / "flame")
+    with pytest.raises(PtalkerError, match="no 68-landmark embedding; put DECA's landmark_embedding.npy"):
+        landmark_embedding_68(out)
+
+
+def test_bad_deca_landmarks_are_refused(raw_flame, tmp_path):
+    folder, _ = raw_flame
+    path = tmp_path / "landmark_embedding.npy"
+    _deca_embedding(path, np.zeros((1, 68), np.int64), np.tile([1.0, 0, 0], (1, 68, 1)), {"evil": _Evil()})
+    with pytest.raises(UnsafePickleError, match="system"):
+        read_deca_landmarks(path)
+    _deca_embedding(path, np.full((1, 68), 5), np.tile([1.0, 0, 0], (1, 68, 1)))  # the model has 2 faces
+    with pytest.raises(PtalkerError, match=r"face ids span \[5, 5\] but the mesh has 2 triangles"):
+        import_flame_model(folder / "generic_model.pkl", out_dir=tmp_path / "flame", landmarks_68=path)
+    assert not (tmp_path / "flame").exists()
+    np.save(path, np.zeros((68, 3)))
+    with pytest.raises(PtalkerError, match="expected DECA's landmark embedding"):
+        read_deca_landmarks(path)
+    path.write_bytes(b"not numpy")
+    with pytest.raises(PtalkerError, match="not a .npy file"):
+        read_deca_landmarks(path)

@@ -8,6 +8,7 @@ eyeballs that turn, and faces wound outwards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 
@@ -240,6 +241,10 @@ def assert_same_tree(a, b, where):
         assert sorted(a) == sorted(b), f"{where}: keys differ"
         for key in a:
             assert_same_tree(a[key], b[key], f"{where}[{key!r}]")
+    elif dataclasses.is_dataclass(a):
+        for field in dataclasses.fields(a):
+            if field.compare:
+                assert_same_tree(getattr(a, field.name), getattr(b, field.name), f"{where}.{field.name}")
     elif scipy.sparse.issparse(a):
         assert a.shape == b.shape and (a != b).nnz == 0, f"{where}: sparse matrices differ"
     elif isinstance(a, np.ndarray):

@@ -1,4 +1,5 @@
-"""Landmarks (FLAME's 51-point static embedding) and region masks of the stand-in head."""
+"""Landmarks (FLAME's 51-point static embedding, and the iBUG 68 with the jaw contour) and region
+masks of the stand-in head."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from ptalker.flame.standin.mesh import StandinMesh
 from ptalker.flame.standin.sdf import EYE_CENTER_M, MOUTH_LINE_Y_M
+from ptalker.mesh.landmarks import JAW, LandmarkEmbedding
 
 BROW_POINTS_M = [(-0.052, 0.044), (-0.043, 0.049), (-0.033, 0.051), (-0.023, 0.050), (-0.013, 0.047)]
 NOSE_BRIDGE_M = [(0.0, 0.036), (0.0, 0.022), (0.0, 0.006), (0.0, -0.012)]
@@ -52,15 +54,61 @@ def landmark_vertices(v: np.ndarray, mesh: StandinMesh) -> np.ndarray:
     return np.asarray(pick, dtype=np.int64)
 
 
+JAW_TOP_Y_M = 0.01
+"""Height of the jaw contour's ends: the ears' centre."""
+JAW_FRONT_Z_M = 0.02
+"""The jaw contour is the outline of the skin in front of this plane (which leaves out the ears
+and the neck): the face ellipsoid's widest plane."""
+
+
+def _lower_hull(points: np.ndarray) -> np.ndarray:
+    """The lower convex hull (K, 2) of 2D ``points`` (N, 2), left to right (monotone chain)."""
+    chain: list[np.ndarray] = []
+    for point in points[np.lexsort((points[:, 1], points[:, 0]))]:
+        while len(chain) >= 2:
+            (ax, ay), (bx, by) = chain[-1] - chain[-2], point - chain[-2]
+            if ax * by - ay * bx > 0:  # a left turn: keep the last point
+                break
+            chain.pop()
+        chain.append(point)
+    return np.asarray(chain)
+
+
+def jaw_contour_vertices(v: np.ndarray, mesh: StandinMesh) -> np.ndarray:
+    """The 17 jaw-contour landmarks (iBUG 0-16) as vertex ids, image left to right.
+
+    In a front view (x, y) the skin in front of ``JAW_FRONT_Z_M`` and below ``JAW_TOP_Y_M`` has a
+    lower outline running from one ear's level around the chin to the other's; 17 points evenly
+    spaced along its convex hull are each moved to the nearest skin vertex of that view. The
+    mesh is mirror symmetric, so the contour is too, with the chin (8) on x = 0.
+    """
+    candidates = np.flatnonzero(_skin(mesh) & (v[:, 2] > JAW_FRONT_Z_M) & (v[:, 1] <= JAW_TOP_Y_M))
+    front = v[candidates, :2]  # (N, 2)
+    hull = _lower_hull(front)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(hull, axis=0), axis=1))])
+    targets = np.linspace(0.0, arc[-1], len(JAW))
+    points = np.stack([np.interp(targets, arc, hull[:, 0]), np.interp(targets, arc, hull[:, 1])], axis=-1)
+    nearest = np.argmin(np.linalg.norm(front[None] - points[:, None], axis=-1), axis=1)  # (17,)
+    return candidates[nearest].astype(np.int64)
+
+
+def _on_faces(ids: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A face holding each vertex of ``ids`` (K,) and one-hot barycentric weights (K, 3) on it."""
+    face_idx = np.asarray([np.flatnonzero((faces == vid).any(axis=1))[0] for vid in ids], dtype=np.int64)
+    return face_idx, (faces[face_idx] == np.asarray(ids)[:, None]).astype(float)
+
+
 def landmark_embedding(v: np.ndarray, mesh: StandinMesh) -> dict[str, np.ndarray]:
     """FLAME's static embedding: a face per landmark and barycentric weights (one-hot here)."""
-    ids = landmark_vertices(v, mesh)
-    face_idx, coords = [], []
-    for vid in ids:
-        face = int(np.flatnonzero((mesh.faces == vid).any(axis=1))[0])
-        face_idx.append(face)
-        coords.append((mesh.faces[face] == vid).astype(float))
-    return {"lmk_face_idx": np.asarray(face_idx, dtype=np.int64), "lmk_b_coords": np.asarray(coords)}
+    face_idx, coords = _on_faces(landmark_vertices(v, mesh), mesh.faces)
+    return {"lmk_face_idx": face_idx, "lmk_b_coords": coords}
+
+
+def landmark_embedding_68(v: np.ndarray, mesh: StandinMesh) -> LandmarkEmbedding:
+    """The iBUG 68: :func:`jaw_contour_vertices`, then the 51 static landmarks in their order."""
+    ids = np.concatenate([jaw_contour_vertices(v, mesh), landmark_vertices(v, mesh)])
+    face_idx, coords = _on_faces(ids, mesh.faces)
+    return LandmarkEmbedding(face_idx, coords, source="stand-in head")
 
 
 def _ellipse(v: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
