@@ -7,7 +7,7 @@ A performance (T, V, 3) is split into head motion and a head-stabilized face (th
 and ears, :mod:`ptalker.mesh.stabilize`); the face's offsets from the person's neutral mesh go
 into the sampler's motion basis. Frames the edit keeps are held as known frames while the others
 are sampled for their audio (MimicTalk's audio-guided infilling); each stretch of sampled frames
-is then bent to meet its kept neighbours in position and velocity (:func:`join_span`), and the
+is then bent to meet its kept neighbours in position, velocity and acceleration (:func:`join_span`), and the
 edited face is put back under the performance's own head motion.
 
 - :func:`infill`: the span's frames are regenerated for the whole performance's speech in the
@@ -24,9 +24,9 @@ edited face is put back under the performance's own head motion.
   frame (exact at its frame), or one region's shape (held through the motion basis, so within
   the basis's reconstruction error, in that region's run only).
 
-Measured on the synthetic corpus (benchmarks/editing.py, README "Editing"): see the closing
-numbers there; the seam join brings the lip jerk at a span's borders from a median 6.8x the
-median jerk inside the span to 1.8x.
+Measured by benchmarks/editing.py on 40 infilled 1 s spans of the synthetic test split: the lip
+jerk at a span's borders is a median 1.70x the median jerk inside (72% of spans <= 2x; the
+untouched truth at the same borders: 3.45x, 25%).
 """
 
 from __future__ import annotations
