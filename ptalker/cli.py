@@ -18,6 +18,7 @@ from ptalker.errors import PtalkerError
 from ptalker.evaluation import PHONES, STYLES
 from ptalker.export import FORMATS
 from ptalker.pipelines.files import DEFAULT_SIZE
+from ptalker.pipelines.outputs import OUTPUT_FORMATS
 from ptalker.render import DEFAULT_BACKEND, available_backends
 
 
@@ -140,6 +141,12 @@ def _cmd_export(args: argparse.Namespace) -> None:
 
     print(export_file(args.seq, args.out, args.format, audio=args.audio, fps=args.fps, faces=args.faces,
                       error_bound=args.error_bound, landmarks=args.landmarks, size=args.size))
+
+
+def _cmd_fit(args: argparse.Namespace) -> None:
+    from ptalker.pipelines.files import fit_file
+
+    print(f"{fit_file(args.seq, args.out, fps=args.fps, flame_dir=args.flame_dir)}; wrote {args.out}")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -333,9 +340,10 @@ def _add_train_and_animate(commands) -> None:
     animate.add_argument("--strength", type=float, default=1.0,
                          help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a "
                               "reference clip)")
-    animate.add_argument("--format", nargs="+", default=["obj"], choices=FORMATS, metavar="FORMAT",
-                         help=f"exports to write besides vertices.npy, any of {', '.join(FORMATS)} "
-                              "(files animation.<format>; obj and ply a folder each)")
+    animate.add_argument("--format", nargs="+", default=["obj"], choices=OUTPUT_FORMATS, metavar="FORMAT",
+                         help=f"exports to write besides vertices.npy, any of {', '.join(OUTPUT_FORMATS)} "
+                              "(files animation.<format>; obj and ply a folder each; flame: FLAME parameters "
+                              "fitted to the animation, animation_flame.npz)")
     animate.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
     _transcript_options(animate)
     animate.add_argument("--audio-only", action="store_true",
@@ -468,6 +476,18 @@ def _add_render_and_export(commands) -> None:
     export.add_argument("--size", type=int, nargs="+", default=None, metavar="N",
                         help=f"with --landmarks: image size of landmarks_2d.npy, N (square) or W H "
                              f"(default {DEFAULT_SIZE})")
+    fit = _subcommand(commands, "fit", _cmd_fit,
+                      "a vertex sequence on the head model's mesh -> FLAME parameters (.npz, smplx names)")
+    fit.add_argument("seq", type=Path, help=SEQUENCE_HELP)
+    fit.add_argument("--out", type=Path, required=True,
+                     help="parameter file to write (.npz: betas, expression, global_orient, neck_pose, jaw_pose, "
+                          "leye_pose, reye_pose, transl, fps, error_mean_mm, error_max_mm)")
+    fit.add_argument("--flame-dir", type=Path, default=None,
+                     help="FLAME directory of the sequence's head model (default: the configured one, else the "
+                          "stand-in)")
+    fit.add_argument("--fps", type=float, default=None,
+                     help="frame rate to store (default: the .npz's fps, else sequence.json beside the file, else "
+                          "none)")
 
 
 def _add_plot(commands) -> None:

@@ -78,16 +78,19 @@ def _sidecar_fps(path: Path) -> float | None:
     return data.get("fps") if isinstance(data, dict) else None
 
 
-def resolve_fps(fps: float | None, sequence: SequenceFile, path: Path) -> float:
-    """The frame rate to use for the sequence read from ``path`` (see module doc).
+def resolve_fps(fps: float | None, sequence: SequenceFile, path: Path, required: bool = True) -> float | None:
+    """The frame rate to use for the sequence read from ``path`` (see module doc); None when none is
+    known and not ``required``.
 
     Raises:
-        PtalkerError: none is known, or the one found is not a positive number.
+        PtalkerError: none is known though ``required``, or the one found is not a positive number.
     """
     for value, source in ((fps, "--fps"), (sequence.fps, f"{path} (fps)"),
                           (_sidecar_fps(path), str(path.parent / SEQUENCE_INFO_FILE))):
         if value is not None:
             return _named(source, as_fps, value)
+    if not required:
+        return None
     raise PtalkerError(f"{path}: no frame rate known (no 'fps' in the file, no {SEQUENCE_INFO_FILE} beside it); "
                        "pass --fps, e.g. --fps 30 for VOCASET or 25 for BIWI")
 

@@ -4,7 +4,8 @@ Sequence files are read by :mod:`ptalker.mesh.sequence_file` (.npy or .npz, fps 
 ``sequence.json`` beside it); when neither ``--faces`` nor the file gives triangles, the head
 model's are used if the vertex count is the head's. The arrays then go to the renderer, the
 exporters or the plots, which take arrays only. ``export --landmarks`` adds the 68 facial
-landmarks beside the export (:mod:`ptalker.pipelines.landmark_files`).
+landmarks beside the export (:mod:`ptalker.pipelines.landmark_files`); ``ptalker fit`` fits FLAME
+parameters to a sequence (:mod:`ptalker.flame.fitting`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ptalker.mesh.sequence_file import load_sequence, resolve_faces, resolve_fps
 from ptalker.render import DEFAULT_BACKEND, RenderSettings, VideoResult, render_video
 
 if TYPE_CHECKING:
+    from ptalker.flame.flame_params import FlameFit
     from ptalker.pipelines.landmark_files import LandmarkFiles
 
 DEFAULT_SIZE = 512
@@ -121,6 +123,29 @@ def export_file(seq: str | os.PathLike, out: str | os.PathLike, fmt: str | None 
     options = {"error_bound": error_bound} if error_bound is not None else {}
     result = export_sequence(vertices, triangles, rate, out, fmt, audio=audio, **options)
     return FileExport(result, None if points is None else points.save(Path(out).parent))
+
+
+def fit_file(seq: str | os.PathLike, out: str | os.PathLike, fps: float | None = None,
+             flame_dir: str | os.PathLike | None = None) -> FlameFit:
+    """``ptalker fit``: fit FLAME parameters to the sequence file ``seq`` (on the mesh of the head model
+    in ``flame_dir``, else the configured one, else the stand-in) and write them to the .npz ``out``
+    (:func:`ptalker.flame.fitting.save_flame_params`); the fps, when known (``fps``, else the file's,
+    else its ``sequence.json``), is stored with them.
+
+    Raises:
+        PtalkerError: an unreadable sequence, or one not on the head model's mesh.
+    """
+    from ptalker.flame.fitting import fit_flame, save_flame_params
+
+    path = Path(seq)
+    sequence = load_sequence(path)
+    rate = resolve_fps(fps, sequence, path, required=False)
+    try:
+        fit = fit_flame(sequence.vertices, flame_dir, fps=rate)
+    except PtalkerError as err:
+        raise PtalkerError(f"{path}: {err}") from None
+    save_flame_params(out, fit)
+    return fit
 
 
 def plot_lips_file(pred: str | os.PathLike, out_png: str | os.PathLike, truth: str | os.PathLike | None = None,

@@ -4,6 +4,8 @@
     OUT/sequence.json       fps, frames, vertices (``ptalker render/export/plot`` read the fps here)
     OUT/obj/, OUT/ply/      one mesh per frame, for the folder formats asked for
     OUT/animation.<fmt>     glb (with animation.wav beside it), pc2, mdd, npz, npy
+    OUT/animation_flame.npz FLAME parameters fitted to the animation (format ``flame``; see
+                            :mod:`ptalker.flame.flame_params`)
     OUT/preview.mp4         the rendered animation with the speech (when asked for)
 """
 
@@ -14,11 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ptalker.export import FOLDER_FORMATS, export_sequence
+from ptalker.export import FOLDER_FORMATS, FORMATS, export_sequence
 from ptalker.fileio import save_json, save_npy
 from ptalker.mesh.sequence_file import SEQUENCE_INFO_FILE
 
 VIDEO_FILE = "preview.mp4"
+FLAME_FILE = "animation_flame.npz"
+FLAME_FORMAT = "flame"
+OUTPUT_FORMATS = (*FORMATS, FLAME_FORMAT)
+"""What ``formats`` of :func:`write_outputs` may hold: the export formats, and FLAME parameters."""
 
 
 def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str | os.PathLike,
@@ -26,15 +32,24 @@ def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str 
                   video: bool = False) -> list[Path]:
     """Write the animation ``vertices`` (T, V, 3) with ``faces`` (F, 3) into the folder ``out`` as
     the module doc lists; ``speech`` (a sound file, or (S,) float32 at 16 kHz) goes beside the glb
-    and into the video. Returns the paths written, vertices.npy first."""
+    and into the video. ``formats``: any of :data:`OUTPUT_FORMATS`; FLAME parameters are fitted
+    (:func:`ptalker.flame.fitting.fit_flame`, the head model in use) before anything is written,
+    so a mesh that is not the head model's writes nothing. Returns the paths written, vertices.npy first."""
     out = Path(out)
+    if FLAME_FORMAT in formats:
+        from ptalker.flame.fitting import fit_flame, save_flame_params
+
+        fit = fit_flame(vertices, fps=fps)
     save_npy(out / "vertices.npy", vertices)
     save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": len(vertices), "vertices": int(vertices.shape[1])})
     written = [out / "vertices.npy", out / SEQUENCE_INFO_FILE]
     for fmt in dict.fromkeys(formats):  # each once, in order
-        path = out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}"
-        result = export_sequence(vertices, faces, fps, path, fmt, audio=speech if fmt == "glb" else None)
-        written += [result.path] + ([result.audio] if result.audio is not None else [])
+        if fmt == FLAME_FORMAT:
+            written.append(save_flame_params(out / FLAME_FILE, fit))
+        else:
+            path = out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}"
+            result = export_sequence(vertices, faces, fps, path, fmt, audio=speech if fmt == "glb" else None)
+            written += [result.path] + ([result.audio] if result.audio is not None else [])
     if video:
         from ptalker.render import render_video
 
