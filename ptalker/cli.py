@@ -85,8 +85,13 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_animate(args: argparse.Namespace) -> None:
+    from ptalker.controls.spec import parse_control_options
     from ptalker.pipelines.animate_folder import animate_to_folder
     from ptalker.pipelines.region_balance import parse_region_options
+
+    given = [getattr(args, name) for name in ("pose", "gaze", "blink", "emotion")]
+    controls = parse_control_options(args.pose, args.gaze, args.blink, args.emotion, args.control_clip,
+                                     args.control_seed) if any(value is not None for value in given) else None
 
     print(animate_to_folder(args.audio, args.out, checkpoint=args.checkpoint, speaker=args.speaker,
                             style_audio=args.style_audio, style_motion=args.style_motion,
@@ -95,7 +100,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
                             text=_transcript(args), phones=not args.audio_only, rules=args.rules,
                             sampler=args.sampler, settings=_sampler_settings(args), adapter=args.adapter,
-                            region_weights=parse_region_options(args.region)))
+                            region_weights=parse_region_options(args.region), controls=controls))
 
 
 SAMPLER_KNOBS = ("steps", "solver", "cfg_audio", "cfg_style", "temperature", "seed")
@@ -322,6 +327,25 @@ def _add_data(commands) -> None:
     real.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+def _control_options(parser: argparse.ArgumentParser) -> None:
+    """The whole-face controls beside the lips (ptalker.controls.spec)."""
+    group = parser.add_argument_group("face controls (the lips always follow the audio)")
+    group.add_argument("--pose", default=None, metavar="generate|still|from_clip|FILE.npy",
+                       help="head pose: generated from the speech's prosody, still (default), the --control-clip's, "
+                            "or (T, 3) rotation vectors in radians")
+    group.add_argument("--gaze", default=None, metavar="generate|ahead|from_clip|FILE.npy",
+                       help="eye gaze: generated fixations and saccades, ahead (default), the --control-clip's, "
+                            "or (T, 2) yaw, pitch in degrees")
+    group.add_argument("--blink", default=None, metavar="RATE|from_clip",
+                       help="blinks per minute (e.g. 15; more at phrase boundaries), or the --control-clip's")
+    group.add_argument("--emotion", default=None, metavar="LABEL[:INTENSITY]|voice[:INTENSITY]|from_clip",
+                       help="neutral, happy, sad, angry or surprised at an intensity 0..2 (default 1); voice: "
+                            "the label read from the speech; from_clip: the --control-clip's")
+    group.add_argument("--control-clip", default=None, metavar="CLIP.npy",
+                       help="a vertex sequence of the head that 'from_clip' controls copy from")
+    group.add_argument("--control-seed", type=int, default=0, help="seed of the generated pose, gaze and blinks")
+
+
 def _add_train_and_animate(commands) -> None:
     train = _subcommand(commands, "train", _cmd_train, "train PTalker (under torchrun: distributed over the processes)")
     train.add_argument("config", type=Path, help="training YAML, e.g. configs/train/standin_default.yaml")
@@ -345,6 +369,7 @@ def _add_train_and_animate(commands) -> None:
                               "(files animation.<format>; obj and ply a folder each; flame: FLAME parameters "
                               "fitted to the animation, animation_flame.npz)")
     animate.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
+    _control_options(animate)
     _transcript_options(animate)
     animate.add_argument("--audio-only", action="store_true",
                          help="do not feed a checkpoint's phonetic channel the speech's phones (no pocketsphinx)")

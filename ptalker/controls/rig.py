@@ -25,8 +25,10 @@ from scipy.spatial.transform import Rotation
 from ptalker.errors import PtalkerError
 from ptalker.flame.expressions import BLINKS, EMOTIONS, control_expressions
 from ptalker.flame.flame_model import FlameModel
+from ptalker.mesh.face_sets import rigid_region_ids
+from ptalker.mesh.regions import RegionMasks
 
-LEFT_EYE_JOINT, RIGHT_EYE_JOINT = 3, 4
+JAW_JOINT, LEFT_EYE_JOINT, RIGHT_EYE_JOINT = 2, 3, 4
 """FLAME's joints: global, neck, jaw, left eye, right eye."""
 NEGLIGIBLE_M = 1e-6
 """Offsets shorter than 1 micrometre are set to 0, so a blink moves the eyelids and nothing else."""
@@ -46,6 +48,10 @@ class FaceRig:
     """Vertex ids of the left and right eyeball."""
     head_weights: np.ndarray
     """(V,) how much each vertex follows the head's rotation (1 - weight on the global joint)."""
+    rigid: np.ndarray
+    """Ids of the vertices that move only with the head (scalp, ears): head pose is measured on them."""
+    speech: np.ndarray
+    """Ids of the vertices speech moves (the lips and every vertex skinned to the jaw)."""
 
     @classmethod
     def from_model(cls, model: FlameModel) -> "FaceRig":
@@ -56,6 +62,7 @@ class FaceRig:
         coefficients = np.stack([vectors[n][:dirs.shape[-1]] for n in names]).astype(np.float64)  # (N, used)
         offsets = np.einsum("vck,nk->nvc", dirs, coefficients)  # (N, V, 3): the blend shapes, exactly
         offsets[np.linalg.norm(offsets, axis=-1) < NEGLIGIBLE_M] = 0.0  # rounding noise of a built head
+        masks = RegionMasks.from_flame_masks(model.masks_path).all if model.masks_path else {}
         weights = model.layer.lbs_weights.detach().cpu().numpy()  # (V, 5)
         eyeballs = tuple(np.flatnonzero(weights[:, joint] > EYEBALL_WEIGHT)
                          for joint in (LEFT_EYE_JOINT, RIGHT_EYE_JOINT))
@@ -64,7 +71,9 @@ class FaceRig:
                                "gaze needs FLAME's eyeballs")
         return cls(blink_offsets=offsets[:2], emotion_offsets=dict(zip(EMOTIONS, offsets[2:])),
                    eyeballs=eyeballs,
-                   head_weights=1.0 - weights[:, 0].astype(np.float64))
+                   head_weights=1.0 - weights[:, 0].astype(np.float64),
+                   rigid=rigid_region_ids(masks, f"head model {model.flame_dir} (region masks)"),
+                   speech=np.union1d(np.flatnonzero(weights[:, JAW_JOINT] > 0), masks.get("lips", [])).astype(int))
 
     @property
     def eyelids(self) -> np.ndarray:

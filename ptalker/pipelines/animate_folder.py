@@ -49,7 +49,8 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       phones: bool = True, rules: bool = False, sampler: str | None = None,
                       settings: SamplerSettings | None = None,
                       adapter: str | os.PathLike | None = None,
-                      region_weights: dict[str, dict[str, float]] | None = None) -> AnimateReport:
+                      region_weights: dict[str, dict[str, float]] | None = None,
+                      controls: dict | None = None) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
     ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`). With ``stream_chunk_s``
     the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
@@ -58,7 +59,8 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     animator (:mod:`ptalker.pipelines.rules`) instead of a network: no style, no streaming.
     ``sampler``, ``settings`` and ``adapter``: the flow sampler of a flow checkpoint
     (:meth:`Animator.animate`, :meth:`Animator.load_adapter`); ``region_weights``: the flow
-    sampler's per-region balance of audio and style (:mod:`ptalker.pipelines.region_balance`)."""
+    sampler's per-region balance of audio and style (:mod:`ptalker.pipelines.region_balance`);
+    ``controls``: head pose, gaze, blinks and emotion (:mod:`ptalker.controls.spec`)."""
     if speaker is not None and (style_audio or style_motion):
         raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
     if bool(style_audio) != bool(style_motion):
@@ -74,7 +76,8 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                                            ("--style-audio", style_audio), ("--stream", stream_chunk_s),
                                            ("--audio-only", not phones), ("--sampler", sampler),
                                            ("--adapter", adapter), ("sampler settings", settings),
-                                           ("--region", region_weights)) if given]
+                                           ("--region", region_weights), ("the face controls", controls))
+                  if given]
         if chosen:
             raise PtalkerError(f"--rules: animates from phones with the corpus's average style; leave out "
                                f"{', '.join(chosen)}")
@@ -83,9 +86,9 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
         probe_ahead()  # finds the OpenGL platform on another core while the model loads
     animator = load_model(checkpoint, phones=phones)
     if stream_chunk_s is not None and (sampler == "flow" or settings is not None or adapter is not None
-                                       or region_weights):
+                                       or region_weights or controls):
         raise PtalkerError("--stream runs the deterministic decoder on the audio alone; leave out --sampler flow, "
-                           "--adapter, --region and the sampler settings")
+                           "--adapter, --region, the face controls and the sampler settings")
     if adapter is not None:
         animator.load_adapter(adapter)
     if style_audio:
@@ -100,7 +103,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
         style = None
     if stream_chunk_s is None:
         vertices = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
-                                    region_weights=region_weights).vertices
+                                    region_weights=region_weights, controls=controls).vertices
         latency = None
     else:
         chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint

@@ -38,6 +38,9 @@ import torch
 from ptalker.audio.io import check_waveform, load_audio
 from ptalker.audio.timeline import Speech
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ, FLAME_JAW_JOINT
+from ptalker.controls.compose import ControlReport, apply_controls
+from ptalker.controls.rig import FaceRig
+from ptalker.controls.spec import Controls, check_controls
 from ptalker.errors import PtalkerError
 from ptalker.mesh.face_sets import rigid_region_ids
 from ptalker.mesh.region_blend import region_blend_weights
@@ -88,6 +91,8 @@ class Animation:
     fps: float
     faces: np.ndarray
     """(F, 3) triangles."""
+    controls: ControlReport | None = None
+    """What the whole-face controls did (the emotion read from the voice, the blinks), if any were on."""
 
 
 SAMPLERS = ("flow", "decoder")
@@ -115,6 +120,7 @@ class Animator:
         self.fps = float(checkpoint["extra"].get("fps", 30.0))
         self.architecture: str = model.architecture
         self._region_blend: np.ndarray | None = None
+        self._face_rig: FaceRig | None = None
         self.rigid: np.ndarray | None = None
         """Ids that move only with the head, when the model was trained on stabilized clips (its
         reference clips are stabilized alike); else None."""
@@ -169,7 +175,8 @@ class Animator:
                 template: np.ndarray | None = None, text: str | None = None,
                 timeline: Speech | None = None, sampler: str | None = None,
                 settings: SamplerSettings | None = None,
-                region_weights: Mapping[str, Mapping[str, float]] | None = None) -> Animation:
+                region_weights: Mapping[str, Mapping[str, float]] | None = None,
+                controls: Mapping | Controls | None = None) -> Animation:
         """Animate ``audio`` (a path or (S,) float32 at 16 kHz) in ``style`` (a Style, a training
         speaker id, or None for the neutral style, or the loaded adapter's person) on
         ``template`` (V, 3) (default: the adapter's person's face, else the checkpoint's mesh);
@@ -178,9 +185,13 @@ class Animator:
         checkpoints. ``sampler``: 'flow' or 'decoder' (default :attr:`sampler`); ``settings``:
         the flow sampler's knobs (default :class:`SamplerSettings`); ``region_weights``: the
         flow sampler's per-region balance of audio and style, e.g. ``{'mouth': {'audio': 1.2,
-        'style': 0.5}, 'upper': {'style': 0.0}}`` (:mod:`ptalker.pipelines.region_balance`)."""
+        'style': 0.5}, 'upper': {'style': 0.0}}`` (:mod:`ptalker.pipelines.region_balance`);
+        ``controls``: head pose, gaze, blinks and emotion beside the lips, e.g. ``{'pose': 'generate',
+        'blink': {'rate_per_min': 15}, 'emotion': {'label': 'happy', 'intensity': 0.7}}``
+        (:mod:`ptalker.controls.spec`)."""
         sampler = self._check_sampler(sampler, settings)
         balance = check_region_weights(region_weights)
+        controls = check_controls(controls)
         if sampler == "decoder" and not is_neutral(balance):
             raise PtalkerError("region weights: balance the flow sampler's runs; use a flow checkpoint and "
                                "--sampler flow, or leave them out")
@@ -206,7 +217,26 @@ class Animator:
             vector, base = self._style_and_base(style, template)
             phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
             offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
-        return Animation((base[None] + offsets).astype(np.float32), self.fps, self.topology.faces)
+        vertices = (base[None] + offsets).astype(np.float32)
+        if not controls.active:
+            return Animation(vertices, self.fps, self.topology.faces)
+        vertices, report = apply_controls(vertices, audio, self.fps, controls, self.face_rig, base)
+        return Animation(vertices, self.fps, self.topology.faces, report)
+
+    @property
+    def face_rig(self) -> FaceRig:
+        """The whole-face controls' rig (:class:`ptalker.controls.rig.FaceRig`) of the head model
+        in use, which must have the checkpoint's mesh."""
+        if self._face_rig is None:
+            from ptalker.flame.flame_model import FlameModel
+
+            head = FlameModel.load()
+            if head.num_vertices != self.model.num_vertices:
+                raise PtalkerError(f"controls: the head model in use ({head.flame_dir}) has {head.num_vertices} "
+                                   f"vertices, this checkpoint {self.model.num_vertices}; set PTALKER_FLAME_DIR "
+                                   "to the head the checkpoint was trained on")
+            self._face_rig = FaceRig.from_model(head)
+        return self._face_rig
 
     @property
     def region_blend(self) -> np.ndarray:
