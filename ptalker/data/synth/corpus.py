@@ -7,8 +7,10 @@
     ROOT/vertices_npy/<S>_sentenceNN.npy   (T, V*3) float32 stand-in head vertices, metres
     ROOT/params_npy/<S>_sentenceNN.npz     FLAME parameters per frame: expression (T, K),
                                            jaw_pose, neck_pose (T, 3), eye_pose (T, 6),
-                                           shape (11,), fps
-    ROOT/align/<S>_sentenceNN.json         text, phonemes and words with start/end seconds
+                                           shape (11,), fps; with whole_face also emotion
+                                           (a label string) and emotion_intensity ()
+    ROOT/align/<S>_sentenceNN.json         text, phonemes and words with start/end seconds;
+                                           with whole_face also emotion {label, intensity}
     ROOT/templates.pkl                     {speaker: (V, 3)} neutral face (their shape, no motion)
     ROOT/speakers.json                     each speaker's split, voice, shape and speaking style
     ROOT/dataset.yaml                      the splits as a data set spec (--config of the loaders)
@@ -19,6 +21,9 @@ Splits follow VOCASET: training speakers say sentences 1..N, validation and test
 the held-out sentences (heldout_from..N). The first ``shared`` sentences of each range are the
 same text for every speaker, so style and content can be told apart. Output is deterministic:
 the same config gives byte-identical files.
+
+An optional ``whole_face`` section adds emotions (heard and seen), blinks at phrase boundaries and
+gaze (:mod:`ptalker.data.synth.whole_face`); without it the corpus is what it always was.
 """
 
 from __future__ import annotations
@@ -44,8 +49,17 @@ from ptalker.data.synth.espeak import espeak_version, synthesize
 from ptalker.data.synth.motion import LipGapModel, animate, with_lead_in
 from ptalker.data.synth.sentences import generate_sentences
 from ptalker.data.synth.style import Speaker, StyleRanges, VoiceRanges, draw_speaker
+from ptalker.data.synth.whole_face import (
+    SentenceEmotion,
+    WholeFaceConfig,
+    add_whole_face,
+    draw_habits,
+    emotional_voice,
+    sentence_emotions,
+)
 from ptalker.errors import PtalkerError
 from ptalker.fileio import atomic_directory, atomic_open, save_json, save_npz, save_text
+from ptalker.flame.expressions import control_expressions
 from ptalker.flame.flame_model import FlameModel
 from ptalker.mesh.regions import RegionMasks
 
@@ -77,6 +91,8 @@ class SynthConfig:
     voices: VoiceRanges = field(default_factory=VoiceRanges)
     pinned: dict[str, dict] = field(default_factory=dict)
     """Speaker id -> style fields (and 'voice', 'shape') fixed instead of drawn."""
+    whole_face: WholeFaceConfig | None = None
+    """Emotions, blinks and gaze (ptalker.data.synth.whole_face); None: mouth, brows, nods only."""
 
     def __post_init__(self) -> None:
         if set(self.speakers) - set(SPLITS) or not self.speakers.get("train"):
@@ -123,6 +139,9 @@ def draw_speakers(config: SynthConfig) -> list[Speaker]:
         for _ in range(config.speakers.get(split, 0)):
             sid = f"S{len(speakers) + 1:02d}"
             speakers.append(draw_speaker(sid, split, rng, config.styles, config.voices, config.pinned.get(sid)))
+    if config.whole_face is not None:  # a stream of its own: the speakers' other draws stay as they were
+        habits_rng = np.random.default_rng([config.seed, 3])
+        speakers = [dataclasses.replace(s, habits=draw_habits(config.whole_face, habits_rng)) for s in speakers]
     return speakers
 
 
@@ -154,16 +173,40 @@ def dataset_spec(config: SynthConfig, speakers: list[Speaker]) -> dict:
             "condition_subjects": ids("train"), "regions": REGIONS_FLAME_MASKS, "splits": splits}
 
 
+def _emotions(config: SynthConfig, speaker_index: int, numbers: list[int]) -> dict[int, SentenceEmotion | None]:
+    """{sentence number: emotion} of one speaker (all None without whole_face)."""
+    if config.whole_face is None:
+        return dict.fromkeys(numbers)
+    return sentence_emotions(config.whole_face, numbers, np.random.default_rng([config.seed, 4, speaker_index]))
+
+
+def _speak_and_move(config: SynthConfig, speaker: Speaker, index: int, number: int, text: str,
+                    emotion: SentenceEmotion | None, names: list[str], gap: LipGapModel,
+                    controls: dict[str, np.ndarray]) -> tuple[Speech, dict[str, np.ndarray]]:
+    """One sentence's speech (in the emotion's voice) and FLAME parameters {name: (T, ...)}."""
+    voice = speaker.voice if emotion is None else emotional_voice(speaker.voice, emotion)
+    speech = with_lead_in(synthesize(text, voice))
+    rng = np.random.default_rng([config.seed, 2, index, number])
+    params = animate(speech, speaker.style, names, gap, config.fps, rng, seeded_blinks=emotion is None)
+    if emotion is not None:
+        params = add_whole_face(params, speech, speaker.style.blink_rate_hz, speaker.habits, emotion, controls,
+                                names, config.fps, np.random.default_rng([config.seed, 5, index, number]))
+    return speech, dataclasses.asdict(params)
+
+
 def _write_sequence(root: Path, name: str, text: str, speech: Speech, params: dict[str, np.ndarray],
-                    vertices: np.ndarray, shape: np.ndarray, fps: float) -> None:
+                    vertices: np.ndarray, shape: np.ndarray, fps: float, emotion: SentenceEmotion | None) -> None:
+    labels = {} if emotion is None else {"emotion": np.array(emotion.label),
+                                         "emotion_intensity": np.float32(emotion.intensity)}
     with atomic_open(root / "wav" / f"{name}.wav", "wb") as handle:
         soundfile.write(handle, speech.waveform, speech.sample_rate, subtype=WAV_SUBTYPE, format="WAV")
     # the corpus folder appears whole (atomic_directory), so its big files skip a per-file fsync
     np.save(root / "vertices_npy" / f"{name}.npy", vertices.reshape(len(vertices), -1))  # (T, V*3)
     save_npz(root / "params_npy" / f"{name}.npz", fps=np.float32(fps), shape=shape.astype(np.float32),
-             **params)
+             **params, **labels)
     save_json(root / "align" / f"{name}.json", {"text": text, "fps": fps, "num_frames": len(vertices),
-                                                "sample_rate": speech.sample_rate, **speech.to_json()})
+                                                "sample_rate": speech.sample_rate, **speech.to_json(),
+                                                **({} if emotion is None else {"emotion": emotion.to_json()})})
 
 
 def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool = False,
@@ -187,6 +230,7 @@ def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool
     upper, lower = masks["lip_contact_upper"], masks["lip_contact_lower"]
     speakers = draw_speakers(config)
     texts = script(config, speakers)
+    controls = control_expressions(model) if config.whole_face is not None else {}
     templates, audio_s, count = {}, 0.0, 0
     with atomic_directory(out) as root:
         (root / "vertices_npy").mkdir()
@@ -195,15 +239,14 @@ def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool
             gap = LipGapModel.fit(model, shape, upper, lower)
             with torch.no_grad():
                 templates[speaker.id] = model(shape=shape).vertices.numpy()
+            emotions = _emotions(config, index, list(texts[speaker.id]))
             for number, text in texts[speaker.id].items():
-                speech = with_lead_in(synthesize(text, speaker.voice))
-                rng = np.random.default_rng([config.seed, 2, index, number])
-                params = dataclasses.asdict(animate(speech, speaker.style, model.expression_names, gap,
-                                                    config.fps, rng))  # {name: (T, ...) array}
+                speech, params = _speak_and_move(config, speaker, index, number, text, emotions[number],
+                                                 model.expression_names, gap, controls)
                 with torch.no_grad():
                     vertices = model(shape=shape, **{k: torch.from_numpy(v) for k, v in params.items()}).vertices
                 _write_sequence(root, f"{speaker.id}_{sentence_name(number)}", text, speech, params,
-                                vertices.numpy(), np.asarray(speaker.shape), config.fps)
+                                vertices.numpy(), np.asarray(speaker.shape), config.fps, emotions[number])
                 audio_s += speech.duration_s
                 count += 1
             if progress:
@@ -212,7 +255,10 @@ def generate_corpus(out: str | os.PathLike, config: SynthConfig, overwrite: bool
         save_json(root / SPEAKERS_FILE, [s.to_json() for s in speakers])
         save_text(root / DATASET_FILE, yaml.safe_dump(dataset_spec(config, speakers), sort_keys=False))
         save_json(root / LAYOUT_INFO_FILE, {"fps": config.fps})
-        save_json(root / CORPUS_FILE, {"config": dataclasses.asdict(config), "ptalker": __version__,
+        settings = dataclasses.asdict(config)
+        if config.whole_face is None:
+            del settings["whole_face"]  # corpora without it stay byte-identical to those made before it
+        save_json(root / CORPUS_FILE, {"config": settings, "ptalker": __version__,
                                        "espeak_ng": espeak_version(), "head": model.name})
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     return CorpusReport(out, count, len(speakers), audio_s, time.perf_counter() - start, size)
@@ -240,6 +286,8 @@ class Alignment:
     num_frames: int
     speech: Speech
     """Phonemes and words (its waveform is empty: the audio is in wav/)."""
+    emotion: SentenceEmotion | None = None
+    """The sentence's emotion in a corpus with whole_face, else None."""
 
 
 def load_alignment(root: str | os.PathLike, stem: str) -> Alignment:
@@ -249,4 +297,6 @@ def load_alignment(root: str | os.PathLike, stem: str) -> Alignment:
         raise PtalkerError(f"{path}: no alignment for sequence '{stem}'; is {root} a corpus made "
                            "by 'ptalker data synth'?")
     data = json.loads(path.read_text())
-    return Alignment(data["text"], float(data["fps"]), int(data["num_frames"]), Speech.from_json(data))
+    emotion = SentenceEmotion(data["emotion"]["label"], float(data["emotion"]["intensity"])) \
+        if "emotion" in data else None
+    return Alignment(data["text"], float(data["fps"]), int(data["num_frames"]), Speech.from_json(data), emotion)

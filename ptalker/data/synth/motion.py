@@ -143,7 +143,7 @@ class MotionParams:
     neck_pose: np.ndarray
     """(T, 3) axis-angle."""
     eye_pose: np.ndarray
-    """(T, 6) left then right eye axis-angle (kept at zero: gaze is not modelled)."""
+    """(T, 6) left then right eye axis-angle (zero unless whole-face motion adds gaze)."""
 
 
 def with_lead_in(speech: Speech, seconds: float = LEAD_IN_S) -> Speech:
@@ -227,14 +227,17 @@ def head_sway(times_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def animate(speech: Speech, style: SpeakingStyle, expression_names: list[str], gap: LipGapModel,
-            fps: float, rng: np.random.Generator) -> MotionParams:
-    """FLAME parameters for ``speech`` spoken in ``style``: T = round(duration * fps) frames."""
+            fps: float, rng: np.random.Generator, seeded_blinks: bool = True) -> MotionParams:
+    """FLAME parameters for ``speech`` spoken in ``style``: T = round(duration * fps) frames.
+
+    ``seeded_blinks`` False leaves the blink components at zero (and draws nothing for them):
+    :mod:`ptalker.data.synth.whole_face` puts its own blinks there."""
     num_frames = max(1, int(round(speech.duration_s * fps)))
     times = np.arange(num_frames) / fps
     jaw, curves = mouth_curves(speech, style, times, gap)
     stress = stress_pulses(speech, times)
     sway = head_sway(times, rng)  # drawn before the blinks, whose number of draws depends on the rate
-    blinks = blink_curve(speech.duration_s, style.blink_rate_hz, times, rng)
+    blinks = blink_curve(speech.duration_s, style.blink_rate_hz if seeded_blinks else 0.0, times, rng)
     curves.update(brow_raise=BROW_RAISE * style.brow_activity * stress, blink_left=blinks, blink_right=blinks)
     expression = np.zeros((num_frames, len(expression_names)), dtype=np.float32)
     for name, curve in curves.items():

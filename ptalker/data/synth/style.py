@@ -89,6 +89,16 @@ SHAPE_LIMIT = 2.0
 
 
 @dataclass
+class FaceHabits:
+    """How one person's eyes move (corpora with a ``whole_face`` section only)."""
+
+    gaze_activity: float
+    """Saccade rate of :func:`ptalker.controls.procedural.saccades` (0 = eyes still, 1 = average)."""
+    blink_duration: float
+    """Length of a blink relative to the procedural blink's 0.28 s (1 = as long)."""
+
+
+@dataclass
 class Speaker:
     """One corpus speaker: everything that makes them who they are."""
 
@@ -98,15 +108,21 @@ class Speaker:
     voice: Voice
     shape: list[float]
     """Coefficients of the head's shape components: this speaker's neutral face."""
+    habits: FaceHabits | None = None
+    """Gaze and blink habits; None in corpora without whole-face motion."""
 
     def to_json(self) -> dict:
-        return {"id": self.id, "split": self.split, "style": dataclasses.asdict(self.style),
+        data = {"id": self.id, "split": self.split, "style": dataclasses.asdict(self.style),
                 "voice": dataclasses.asdict(self.voice), "shape": [round(s, 6) for s in self.shape]}
+        if self.habits is not None:
+            data["habits"] = {k: round(v, 6) for k, v in dataclasses.asdict(self.habits).items()}
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Speaker":
+        habits = from_dict(FaceHabits, data["habits"], "habits") if "habits" in data else None
         return cls(data["id"], data["split"], from_dict(SpeakingStyle, data["style"], "style"),
-                   Voice(**data["voice"]), [float(s) for s in data["shape"]])
+                   Voice(**data["voice"]), [float(s) for s in data["shape"]], habits)
 
 
 def _uniform(rng: np.random.Generator, bounds: list, name: str) -> float:
