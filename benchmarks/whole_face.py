@@ -23,6 +23,11 @@ intensity 0.7; neutral is intensity 0).
 
 On real recordings (--real): /p b m/ closure and lip-envelope correlation (ptalker's sync
 score against the recording's aligned phones), plain vs all controls on.
+
+On the whole-face corpus's validation split (--wholeface, configs/data/synth_wholeface.yaml:
+emotional speech): the correlation between the emotion latent (each sentence's true emotion,
+one intensity per non-neutral label) and the lip latent (the content code PTalker computes from
+the speech, (T, C) per sentence), per frame over all frames, and per sentence (time means).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from ptalker.controls.spec import check_controls
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.realspeech import load_realspeech
 from ptalker.data.splits import get_dataset_spec
+from ptalker.data.synth.corpus import load_alignment
 from ptalker.evaluation.sync import sync_score
 from ptalker.flame.expressions import EMOTIONS
 from ptalker.flame.masks import head_face_sets
@@ -103,7 +109,8 @@ def synthetic(model, dataset, sets) -> dict:
     return {"sequences": len(dataset),
             "lve_mm2": {k: float(np.mean(v)) for k, v in lve.items()},
             "emotion_accuracy": float(np.mean(read)),
-            "emotion_lip_gap_change_mm": {"mean": float(np.mean(gap_change)), "max_abs": float(np.abs(gap_change).max())},
+            "emotion_lip_gap_change_mm": {"mean": float(np.mean(gap_change)),
+                                          "max_abs": float(np.abs(gap_change).max())},
             "corr_emotion_vs_lip_gap_std": float(np.corrcoef(emotion_strength, gap_std)[0, 1]),
             "corr_emotion_vs_sync": float(np.corrcoef(emotion_strength, sync)[0, 1]),
             "pose_max_deg": max(angles), "pose_max_acceleration_deg_s2": max(accelerations),
@@ -161,10 +168,45 @@ def real_speech(model, dataset, data: Path, sets) -> dict:
     return {name: pooled(values) for name, values in scores.items()} | {"recordings": len(scores["plain"])}
 
 
+def _max_abs_corr(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Largest and mean |Pearson correlation| between the columns of a (N, A) and b (N, B)."""
+    corr = np.corrcoef(np.concatenate([a, b], 1).T)[:a.shape[1], a.shape[1]:]
+    return float(np.nanmax(np.abs(corr))), float(np.nanmean(np.abs(corr)))
+
+
+def decorrelation(model, root: Path) -> dict:
+    import torch
+    import yaml
+
+    split = yaml.safe_load((root / "dataset.yaml").read_text())["splits"]["val"]
+    frames_lip, frames_emotion, clip_lip, clip_emotion = [], [], [], []
+    for stem in (f"{s}_{n}" for s in split["subjects"] for n in split["sentences"]):
+        alignment = load_alignment(root, stem)
+        audio = torch.from_numpy(load_audio(root / "wav" / f"{stem}.wav"))[None]
+        with torch.no_grad():
+            lip = model.model.audio_codes(audio, alignment.num_frames).content_mu[0].numpy()  # (T, C)
+        emotion = np.zeros(len(EMOTIONS) - 1)
+        if alignment.emotion.label != "neutral":
+            emotion[EMOTIONS.index(alignment.emotion.label) - 1] = alignment.emotion.intensity
+        frames_lip.append(lip)
+        frames_emotion.append(np.repeat(emotion[None], len(lip), 0))
+        clip_lip.append(lip.mean(0))
+        clip_emotion.append(emotion)
+    per_frame = _max_abs_corr(np.concatenate(frames_emotion), np.concatenate(frames_lip))
+    per_clip = _max_abs_corr(np.asarray(clip_emotion), np.asarray(clip_lip))
+    return {"sentences": len(clip_lip), "frames": int(sum(len(f) for f in frames_lip)),
+            "lip_dims": int(frames_lip[0].shape[1]),
+            "per_frame_max_abs": per_frame[0], "per_frame_mean_abs": per_frame[1],
+            "per_sentence_max_abs": per_clip[0], "per_sentence_mean_abs": per_clip[1],
+            "per_sentence_chance_mean_abs": float(np.sqrt(2 / np.pi / (len(clip_lip) - 1)))}
+
+
 def main() -> None:
     parser = argument_parser(__doc__, results=True)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "synth_benchmark", help="synthetic corpus root")
     parser.add_argument("--real", type=Path, default=ROOT / "data" / "realspeech", help="prepared real-speech set")
+    parser.add_argument("--wholeface", type=Path, default=ROOT / "data" / "synth_wholeface",
+                        help="whole-face corpus root (configs/data/synth_wholeface.yaml)")
     args = parser.parse_args()
     set_threads()
     start = time.perf_counter()
@@ -176,7 +218,8 @@ def main() -> None:
     s, b = results["synthetic"], results["blinks"]
     parts = [markdown_table(
         [f"synthetic test split ({s['sequences']} sequences)", "plain", "all controls on"],
-        [["lip error LVE (mm^2, head motion removed)", f"{s['lve_mm2']['plain']:.2f}", f"{s['lve_mm2']['controls']:.2f}"]]),
+        [["lip error LVE (mm^2, head motion removed)", f"{s['lve_mm2']['plain']:.2f}",
+          f"{s['lve_mm2']['controls']:.2f}"]]),
         markdown_table(["factor", "measured"], [
             ["emotion read back from the motion, 5-way (chance 20%)", f"{100 * s['emotion_accuracy']:.0f}%"],
             ["lip-gap change caused by the emotion (mm, mean / max abs)",
@@ -196,6 +239,14 @@ def main() -> None:
              "envelope correlation"],
             [[name, f"{100 * real[name]['bilabial_closure']:.0f}%", f"{real[name]['envelope_correlation']:.3f}"]
              for name in ("plain", "controls")]))
+    if (args.wholeface / "dataset.yaml").is_file():
+        results["decorrelation"] = d = decorrelation(model, args.wholeface)
+        parts.append(markdown_table(
+            [f"abs corr(emotion latent, lip latent), whole-face val split ({d['sentences']} sentences)", "max", "mean"],
+            [[f"per frame ({d['frames']} frames x {d['lip_dims']} lip dims)", f"{d['per_frame_max_abs']:.3f}",
+              f"{d['per_frame_mean_abs']:.3f}"],
+             [f"per sentence (chance mean {d['per_sentence_chance_mean_abs']:.3f})", f"{d['per_sentence_max_abs']:.3f}",
+              f"{d['per_sentence_mean_abs']:.3f}"]]))
     results["seconds"] = time.perf_counter() - start
     markdown = "\n\n".join(parts) + f"\n\n({results['seconds']:.0f} s on this machine)\n"
     print(markdown)

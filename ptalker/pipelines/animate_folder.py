@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ptalker.audio.io import load_audio
+from ptalker.controls.compose import ControlReport
 from ptalker.errors import PtalkerError
 from ptalker.fileio import load_npy
 from ptalker.pipelines.animator import Style, load_model
@@ -34,11 +35,18 @@ class AnimateReport:
     written: list[Path]
     latency_s: float | None = None
     """Algorithmic latency when streamed, else None."""
+    controls: ControlReport | None = None
+    """What the face controls did, when any were on."""
 
     def __str__(self) -> str:
         names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in self.written)
         streamed = "" if self.latency_s is None else f" (streamed; latency {1000 * self.latency_s:.0f} ms)"
-        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}{streamed}: {names}"
+        done = ""
+        if self.controls is not None and self.controls.emotion is not None:
+            done = f"; emotion {self.controls.emotion} at {self.controls.emotion_intensity:g}"
+        if self.controls is not None and self.controls.blinks:
+            done += f"; {self.controls.blinks} blinks"
+        return f"wrote {self.frames} frames at {self.fps:g} fps to {self.out}{streamed}: {names}{done}"
 
 
 def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
@@ -102,15 +110,15 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     else:
         style = None
     if stream_chunk_s is None:
-        vertices = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
-                                    region_weights=region_weights, controls=controls).vertices
-        latency = None
+        animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
+                                     region_weights=region_weights, controls=controls)
+        vertices, done, latency = animation.vertices, animation.controls, None
     else:
         chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
         vertices = np.concatenate(list(animator.stream(chunks, style)))
-        latency = StreamSettings().latency_s(stream_chunk_s, animator.fps)
+        done, latency = None, StreamSettings().latency_s(stream_chunk_s, animator.fps)
     written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
-    return AnimateReport(Path(out), len(vertices), animator.fps, written, latency)
+    return AnimateReport(Path(out), len(vertices), animator.fps, written, latency, done)
 
 
 def _animate_by_rules(audio: str | os.PathLike, out: str | os.PathLike, formats, video: bool,
