@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from ptalker.constants import AUDIO_SAMPLE_RATE_HZ
 from ptalker.controls import procedural
@@ -27,6 +28,8 @@ MIN_PAUSE_S = 0.15
 """Shorter silences are gaps between words, not phrase boundaries."""
 STREAMS = {"pose": 1, "gaze": 2, "blink": 3}
 """Each generated factor's random stream: numpy Generator seeded with (seed, stream)."""
+BLINK_LIKELY = 0.5
+"""Frames where a learned model gives shut lids at least this probability are blink moments."""
 
 
 @dataclass
@@ -80,11 +83,22 @@ def _clip(controls: Controls, rig: FaceRig, template: np.ndarray) -> Factors:
     return clip_factors(clip, rig, reference)
 
 
+def _blink_moments(shut: np.ndarray | None, envelope: np.ndarray, fps: float) -> list[tuple[float, float]]:
+    """Where blinks should fall: the frames a learned model finds likely (``shut`` (T,)
+    probabilities of shut lids), else the pauses."""
+    if shut is None:
+        return speech_pauses(envelope, fps)
+    peaks, _ = find_peaks(shut, height=BLINK_LIKELY, distance=max(1, int(fps * 0.5)))
+    return [(peak / fps, peak / fps) for peak in peaks]
+
+
 def apply_controls(frames: np.ndarray, audio: np.ndarray, fps: float, controls: Controls, rig: FaceRig,
-                   template: np.ndarray) -> tuple[np.ndarray, ControlReport]:
+                   template: np.ndarray, shut: np.ndarray | None = None) -> tuple[np.ndarray, ControlReport]:
     """``frames`` (T, V, 3), head-stabilized, of speech ``audio`` (S,) float32 at 16 kHz, with the
-    ``controls`` on; ``template`` (V, 3) is the animated person's neutral face. Returns the
-    frames (T, V, 3) float32 and what was done."""
+    ``controls`` on; ``template`` (V, 3) is the animated person's neutral face; ``shut`` (T,): a
+    learned model's probability of shut lids per frame, which places the blinks (else the pauses
+    do; :mod:`ptalker.pipelines.blink_moments`). Returns the frames (T, V, 3) float32 and what
+    was done."""
     num_frames = len(frames)
     out = np.asarray(frames, np.float64)
     report = ControlReport()
@@ -106,7 +120,7 @@ def apply_controls(frames: np.ndarray, audio: np.ndarray, fps: float, controls: 
         out = rig.add_blinks(out, _stretch(factors.blink, num_frames))
     elif controls.blink is not None:
         rng = np.random.default_rng([controls.seed, STREAMS["blink"]])
-        starts = procedural.blink_times(num_frames / fps, controls.blink, rng, speech_pauses(envelope, fps))
+        starts = procedural.blink_times(num_frames / fps, controls.blink, rng, _blink_moments(shut, envelope, fps))
         out = rig.add_blinks(out, procedural.blink_curve(np.arange(num_frames) / fps, starts))
         report.blinks = len(starts)
 
@@ -128,7 +142,8 @@ def apply_controls(frames: np.ndarray, audio: np.ndarray, fps: float, controls: 
             rotation = _stretch(factors.rotation, num_frames)
             translation = _stretch(factors.translation, num_frames)
         else:
-            rotation = procedural.head_pose(envelope, fps, np.random.default_rng([controls.seed, STREAMS["pose"]]),
+            driven = np.pad(procedural.nods(envelope, fps)[:, None], ((0, 0), (0, 2)))  # (T, 3) degrees
+            rotation = procedural.head_pose(driven, fps, np.random.default_rng([controls.seed, STREAMS["pose"]]),
                                             controls.pose)
         out = rig.pose_head(out, rotation, translation)
     return out.astype(np.float32), report

@@ -116,23 +116,31 @@ def prominent_syllables(envelope: np.ndarray, fps: float) -> np.ndarray:
     return peaks
 
 
-def head_pose(envelope: np.ndarray, fps: float, rng: np.random.Generator, amount: float = 1.0) -> np.ndarray:
-    """(T, 3) head rotation vectors (radians) for speech with loudness ``envelope`` (T,): a nod
-    (pitch down, then back) on each prominent syllable and slow Gaussian-smoothed drift about
-    all three axes, scaled by ``amount`` (0 = still), squashed into +-POSE_LIMIT_DEG."""
-    num_frames = len(envelope)
-    times = np.arange(num_frames) / fps
-    degrees = np.zeros((num_frames, 3))
-    if amount <= 0 or num_frames == 0:
-        return degrees
+def head_drift(num_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """(T, 3) degrees of slow drift about pitch, yaw, roll: Gaussian-smoothed noise (sigma
+    DRIFT_SMOOTH_S) with standard deviations DRIFT_STD_DEG."""
+    noise = gaussian_filter1d(rng.normal(size=(num_frames, 3)), sigma=DRIFT_SMOOTH_S * fps, axis=0, mode="reflect")
+    return noise / max(float(noise.std()), 1e-9) * DRIFT_STD_DEG
+
+
+def nods(envelope: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) degrees of pitch: a nod (down, then back) on each prominent syllable of the loudness
+    ``envelope`` (T,)."""
+    times = np.arange(len(envelope)) / fps
+    pitch = np.zeros(len(envelope))
     for peak in prominent_syllables(envelope, fps):
-        t = times[peak]
-        rise = _ramp((times - t + NOD_RISE_S) / NOD_RISE_S)
-        fall = 1.0 - _ramp((times - t) / NOD_FALL_S)
-        degrees[:, 0] = np.maximum(degrees[:, 0], NOD_DEG * rise * fall)
-    sigma = DRIFT_SMOOTH_S * fps
-    noise = gaussian_filter1d(rng.normal(size=(num_frames, 3)), sigma=sigma, axis=0, mode="reflect")
-    noise /= max(float(noise.std()), 1e-9)
-    degrees = amount * (degrees + noise * DRIFT_STD_DEG)
-    degrees = POSE_LIMIT_DEG * np.tanh(degrees / POSE_LIMIT_DEG)
-    return np.radians(degrees)
+        rise = _ramp((times - times[peak] + NOD_RISE_S) / NOD_RISE_S)
+        fall = 1.0 - _ramp((times - times[peak]) / NOD_FALL_S)
+        pitch = np.maximum(pitch, NOD_DEG * rise * fall)
+    return pitch
+
+
+def head_pose(speech_deg: np.ndarray, fps: float, rng: np.random.Generator, amount: float = 1.0) -> np.ndarray:
+    """(T, 3) head rotation vectors (radians): the speech-driven motion ``speech_deg`` (T, 3)
+    degrees (nods: :func:`nods`, or a learned model's) plus slow drift (:func:`head_drift`), scaled
+    by ``amount`` (0 = still) and squashed into +-POSE_LIMIT_DEG."""
+    num_frames = len(speech_deg)
+    if amount <= 0 or num_frames == 0:
+        return np.zeros((num_frames, 3))
+    degrees = amount * (np.asarray(speech_deg, np.float64) + head_drift(num_frames, fps, rng))
+    return np.radians(POSE_LIMIT_DEG * np.tanh(degrees / POSE_LIMIT_DEG))

@@ -108,7 +108,7 @@ def frame_energy_db(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rms, 20.0 * np.log10(rms + EPS)
 
 
-def _f0_hz(audio: np.ndarray) -> np.ndarray:
+def f0_hz(audio: np.ndarray) -> np.ndarray:
     """(F,) f0 in Hz per frame (0 = unvoiced), WORLD's dio refined by stonemask."""
     with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources
         warnings.simplefilter("ignore")
@@ -139,7 +139,7 @@ def prosody_features(waveform: np.ndarray, sample_rate: int = AUDIO_SAMPLE_RATE_
     if rms.max() < SILENCE_RMS:
         raise PtalkerError("voice emotion: the waveform is silent (below -80 dBFS); give a clip with speech")
     speech = energy_db > energy_db.max() - SPEECH_RANGE_DB  # (F,)
-    f0 = _f0_hz(audio)
+    f0 = f0_hz(audio)
     count = min(f0.size, speech.size)
     f0, speech, energy_db = f0[:count], speech[:count], energy_db[:count]
     voiced = (f0 > 0) & speech

@@ -47,6 +47,7 @@ from ptalker.mesh.region_blend import region_blend_weights
 from ptalker.mesh.stabilize import remove_head_motion
 from ptalker.mesh.topology import Topology
 from ptalker.models.flow_talker import FlowPrompt
+from ptalker.pipelines.blink_moments import blink_probability
 from ptalker.pipelines.checkpoint import load_checkpoint, load_state, network_from_config
 from ptalker.pipelines.decoding import decode_offsets
 from ptalker.pipelines.flow_sampling import SamplerSettings, clip_prompt, generate_offsets
@@ -220,7 +221,8 @@ class Animator:
         vertices = (base[None] + offsets).astype(np.float32)
         if not controls.active:
             return Animation(vertices, self.fps, self.topology.faces)
-        vertices, report = apply_controls(vertices, audio, self.fps, controls, self.face_rig, base)
+        shut = blink_probability(audio, self.fps, len(vertices)) if isinstance(controls.blink, float) else None
+        vertices, report = apply_controls(vertices, audio, self.fps, controls, self.face_rig, base, shut)
         return Animation(vertices, self.fps, self.topology.faces, report)
 
     @property
