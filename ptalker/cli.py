@@ -18,7 +18,7 @@ from ptalker.errors import PtalkerError
 from ptalker.evaluation import PHONES, STYLES
 from ptalker.export import FORMATS
 from ptalker.pipelines.files import DEFAULT_SIZE
-from ptalker.pipelines.outputs import OUTPUT_FORMATS
+from ptalker.pipelines.outputs import ARKIT_FORMAT, OUTPUT_FORMATS
 from ptalker.render import DEFAULT_BACKEND, available_backends
 
 
@@ -138,14 +138,21 @@ def _cmd_render(args: argparse.Namespace) -> None:
     from ptalker.pipelines.files import render_file
 
     print(render_file(args.seq, args.out, audio=args.audio, compare=args.compare, fps=args.fps, faces=args.faces,
-                      backend=args.backend, size=args.size))
+                      backend=args.backend, size=args.size, look=args.look, framing=args.framing))
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
     from ptalker.pipelines.files import export_file
 
     print(export_file(args.seq, args.out, args.format, audio=args.audio, fps=args.fps, faces=args.faces,
-                      error_bound=args.error_bound, landmarks=args.landmarks, size=args.size))
+                      error_bound=args.error_bound, landmarks=args.landmarks, size=args.size, template=args.template))
+
+
+def _cmd_retarget(args: argparse.Namespace) -> None:
+    from ptalker.pipelines.retarget_files import retarget_file
+
+    print(retarget_file(args.seq, args.mesh, args.out, landmarks=args.landmarks, neutral=args.neutral,
+                        fps=args.fps, flame_dir=args.flame_dir).summary())
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
@@ -367,7 +374,8 @@ def _add_train_and_animate(commands) -> None:
     animate.add_argument("--format", nargs="+", default=["obj"], choices=OUTPUT_FORMATS, metavar="FORMAT",
                          help=f"exports to write besides vertices.npy, any of {', '.join(OUTPUT_FORMATS)} "
                               "(files animation.<format>; obj and ply a folder each; flame: FLAME parameters "
-                              "fitted to the animation, animation_flame.npz)")
+                              "fitted to the animation, animation_flame.npz; arkit: ARKit blend-shape weights, "
+                              "animation_arkit.csv (Live Link Face), .json and .glb)")
     animate.add_argument("--video", action="store_true", help="also render preview.mp4 with the speech")
     _control_options(animate)
     _transcript_options(animate)
@@ -484,11 +492,23 @@ def _add_render_and_export(commands) -> None:
     _sequence_options(render)
     render.add_argument("--backend", default=DEFAULT_BACKEND, choices=available_backends(), help="renderer")
     render.add_argument("--size", type=int, default=DEFAULT_SIZE, help="width and height of each view in pixels")
+    render.add_argument("--look", default=None, choices=("face", "clay"),
+                        help="face: skin, lips, dark mouth, eyes with iris and pupil (default on the head model's "
+                             "mesh); clay: one plain material (default on other meshes)")
+    render.add_argument("--framing", default=None, choices=("face", "head"),
+                        help="face: eyes to chin, so the mouth is large (the face look's default); head: the whole mesh")
     export = _subcommand(commands, "export", _cmd_export, f"a vertex sequence -> {' / '.join(FORMATS)}")
     export.add_argument("seq", type=Path, help=SEQUENCE_HELP)
-    export.add_argument("--format", default=None, choices=FORMATS,
-                        help="output format (default: from the --out suffix; obj and ply need it)")
-    export.add_argument("--out", type=Path, required=True, help="file to write (a folder for obj and ply)")
+    export.add_argument("--format", default=None, choices=(*FORMATS, ARKIT_FORMAT),
+                        help="output format (default: from the --out suffix; obj and ply need it); arkit: ARKit "
+                             "blend-shape weights as a Live Link Face .csv, a .json and a .glb with the 52 ARKit "
+                             "morph targets (the head model's mesh only)")
+    export.add_argument("--out", type=Path, required=True,
+                        help="file to write (a folder for obj and ply; for arkit a folder, where it writes "
+                             "animation_arkit.csv/.json/.glb, or a .csv/.json/.glb name whose stem the three share)")
+    export.add_argument("--template", type=Path, default=None,
+                        help="arkit: the neutral head (V, 3) .npy of the sequence's person "
+                             "(default: the head model's mean head)")
     export.add_argument("--audio", type=Path, default=None, help="speech to write beside it as a WAV")
     _sequence_options(export)
     export.add_argument("--error-bound", type=float, default=None,
@@ -501,6 +521,22 @@ def _add_render_and_export(commands) -> None:
     export.add_argument("--size", type=int, nargs="+", default=None, metavar="N",
                         help=f"with --landmarks: image size of landmarks_2d.npy, N (square) or W H "
                              f"(default {DEFAULT_SIZE})")
+    retarget = _subcommand(commands, "retarget", _cmd_retarget,
+                           "carry an animation of the head model onto your own head mesh (any topology)")
+    retarget.add_argument("seq", type=Path, help="vertex sequence (T, V, 3) on the head model's mesh (.npy/.npz), "
+                                                 "e.g. from ptalker animate")
+    retarget.add_argument("--mesh", type=Path, required=True,
+                          help="your neutral head mesh (OBJ, PLY, GLB); its UVs, materials and normals are kept")
+    retarget.add_argument("--out", type=Path, required=True, help="output folder: vertices.npy, obj/ frames, "
+                                                                  "retarget.json")
+    retarget.add_argument("--landmarks", type=Path, default=None,
+                          help="your mesh's 68 iBUG landmarks: (68, 3) .npy (NaN rows = not given) or JSON "
+                               "{name: [x, y, z]}; default: found automatically")
+    retarget.add_argument("--neutral", type=Path, default=None,
+                          help="neutral mesh (V, 3) .npy of the sequence's person (default: the head model's)")
+    retarget.add_argument("--fps", type=float, default=None, help="frame rate (default: the file's)")
+    retarget.add_argument("--flame-dir", type=Path, default=None,
+                          help="FLAME directory of the head model (default: the configured one, else the stand-in)")
     fit = _subcommand(commands, "fit", _cmd_fit,
                       "a vertex sequence on the head model's mesh -> FLAME parameters (.npz, smplx names)")
     fit.add_argument("seq", type=Path, help=SEQUENCE_HELP)

@@ -22,7 +22,7 @@ import pygltflib
 
 from ptalker import __version__
 from ptalker.errors import PtalkerError
-from ptalker.export.morph import DEFAULT_ERROR_BOUND, DEFAULT_MAX_TARGETS, MorphBasis, decode, fit_morph_basis
+from ptalker.export.morph import DEFAULT_ERROR_BOUND, DEFAULT_MAX_TARGETS, decode, fit_morph_basis
 from ptalker.fileio import atomic_open
 from ptalker.mesh.checks import as_faces, as_fps, as_vertices
 
@@ -89,15 +89,22 @@ def write_glb(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, 
     _check_fit_options(error_bound, max_targets)
     basis = fit_morph_basis(vertices, float(error_bound), int(max_targets))
     times_s = (np.arange(len(vertices)) / fps).astype(np.float32)  # (T,)
-    vertex_normals = _vertex_normals(vertices.mean(axis=0), faces) if normals else None
-    gltf = _build_gltf(basis, faces, times_s, vertex_normals)
+    smooth = vertex_normals(vertices.mean(axis=0), faces) if normals else None
+    names = [TARGET_NAME.format(k) for k in range(basis.num_targets)]
+    gltf = morph_gltf(basis.base, basis.targets, basis.weights, names, faces, times_s, smooth)
     gltf.asset.extras = {"ptalker": {"fps": fps, "frames": len(vertices), "maxError": basis.max_error,
                                      "errorBound": basis.error_bound}}
+    path = save_glb(path, gltf)
+    return GlbResult(path, basis.num_targets, basis.max_error, basis.error_bound, path.stat().st_size)
+
+
+def save_glb(path: str | os.PathLike, gltf: pygltflib.GLTF2) -> Path:
+    """Write ``gltf`` (with its binary blob) as a .glb file at ``path``, atomically; returns the path."""
     path = Path(path)
     with atomic_open(path, "wb") as handle:
         for chunk in gltf.save_to_bytes():
             handle.write(chunk)
-    return GlbResult(path, basis.num_targets, basis.max_error, basis.error_bound, path.stat().st_size)
+    return path
 
 
 def _check_fit_options(error_bound: float, max_targets: int) -> None:
@@ -109,7 +116,7 @@ def _check_fit_options(error_bound: float, max_targets: int) -> None:
                            f"pass e.g. {DEFAULT_MAX_TARGETS}")
 
 
-def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted unit vertex normals (V, 3) float32 of (V, 3) ``points``; +Z where undefined."""
     corners = points.astype(np.float64)[faces]  # (F, 3, 3)
     face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])  # (F, 3), |n| = 2 area
@@ -121,7 +128,7 @@ def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return normals.astype(np.float32)
 
 
-class _BinaryBuffer:
+class BinaryBuffer:
     """Collects arrays into the one binary buffer of a .glb, each with a bufferView and an accessor."""
 
     def __init__(self, gltf: pygltflib.GLTF2) -> None:
@@ -149,17 +156,19 @@ class _BinaryBuffer:
         self.gltf.set_binary_blob(bytes(self.data))
 
 
-def _build_gltf(basis: MorphBasis, faces: np.ndarray, times_s: np.ndarray,
-                normals: np.ndarray | None) -> pygltflib.GLTF2:
-    """The glTF document and its binary buffer for ``basis`` keyed at (T,) ``times_s``."""
+def morph_gltf(base: np.ndarray, targets: np.ndarray, weights: np.ndarray, target_names: list[str],
+               faces: np.ndarray, times_s: np.ndarray, normals: np.ndarray | None) -> pygltflib.GLTF2:
+    """The glTF document and its binary buffer: float32 ``base`` (V, 3), ``targets`` (K, V, 3) named
+    ``target_names`` (K,) in ``mesh.extras.targetNames``, (F, 3) ``faces``, optional ``normals`` (V, 3),
+    and one LINEAR animation of the float32 ``weights`` (T, K) keyed at (T,) ``times_s``."""
     gltf = pygltflib.GLTF2(asset=pygltflib.Asset(version="2.0", generator=f"ptalker {__version__}"),
                            scene=0, scenes=[pygltflib.Scene(nodes=[0])], nodes=[pygltflib.Node(mesh=0, name="head")])
     gltf.materials = [pygltflib.Material(name="clay", pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
         baseColorFactor=CLAY_COLOR, metallicFactor=0.0, roughnessFactor=CLAY_ROUGHNESS))]
-    buffer = _BinaryBuffer(gltf)
-    gltf.meshes = [_mesh(buffer, basis, faces, normals)]
+    buffer = BinaryBuffer(gltf)
+    gltf.meshes = [_mesh(buffer, base, targets, weights[0], target_names, faces, normals)]
     sampler = pygltflib.AnimationSampler(input=buffer.add(times_s, bounds=True),
-                                         output=buffer.add(basis.weights.reshape(-1)),  # (T*K,)
+                                         output=buffer.add(weights.reshape(-1)),  # (T*K,)
                                          interpolation=pygltflib.ANIM_LINEAR)
     channel = pygltflib.AnimationChannel(sampler=0, target=pygltflib.AnimationChannelTarget(node=0, path="weights"))
     gltf.animations = [pygltflib.Animation(name="speech", samplers=[sampler], channels=[channel])]
@@ -167,19 +176,19 @@ def _build_gltf(basis: MorphBasis, faces: np.ndarray, times_s: np.ndarray,
     return gltf
 
 
-def _mesh(buffer: _BinaryBuffer, basis: MorphBasis, faces: np.ndarray,
-          normals: np.ndarray | None) -> pygltflib.Mesh:
-    index_type = np.uint16 if len(basis.base) <= UINT16_INDEX_LIMIT else np.uint32
-    attributes = pygltflib.Attributes(POSITION=buffer.add(basis.base, pygltflib.ARRAY_BUFFER, bounds=True))
+def _mesh(buffer: BinaryBuffer, base: np.ndarray, targets: np.ndarray, first_weights: np.ndarray,
+          target_names: list[str], faces: np.ndarray, normals: np.ndarray | None) -> pygltflib.Mesh:
+    index_type = np.uint16 if len(base) <= UINT16_INDEX_LIMIT else np.uint32
+    attributes = pygltflib.Attributes(POSITION=buffer.add(base, pygltflib.ARRAY_BUFFER, bounds=True))
     if normals is not None:
         attributes.NORMAL = buffer.add(normals, pygltflib.ARRAY_BUFFER)
     indices = buffer.add(faces.reshape(-1).astype(index_type), pygltflib.ELEMENT_ARRAY_BUFFER)  # (F*3,)
-    targets = [pygltflib.Attributes(POSITION=buffer.add(target, pygltflib.ARRAY_BUFFER, bounds=True))
-               for target in basis.targets]
+    morphs = [pygltflib.Attributes(POSITION=buffer.add(target, pygltflib.ARRAY_BUFFER, bounds=True))
+              for target in targets]
     primitive = pygltflib.Primitive(attributes=attributes, indices=indices, material=0,
-                                    mode=pygltflib.TRIANGLES, targets=targets)
-    return pygltflib.Mesh(name="head", primitives=[primitive], weights=basis.weights[0].tolist(),
-                          extras={"targetNames": [TARGET_NAME.format(k) for k in range(basis.num_targets)]})
+                                    mode=pygltflib.TRIANGLES, targets=morphs)
+    return pygltflib.Mesh(name="head", primitives=[primitive], weights=first_weights.tolist(),
+                          extras={"targetNames": list(target_names)})
 
 
 def read_glb(path: str | os.PathLike) -> GlbSequence:

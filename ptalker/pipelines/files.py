@@ -23,10 +23,12 @@ from ptalker.errors import PtalkerError
 from ptalker.export import ExportResult, export_sequence
 from ptalker.fileio import load_npy
 from ptalker.mesh.sequence_file import load_sequence, resolve_faces, resolve_fps
-from ptalker.render import DEFAULT_BACKEND, RenderSettings, VideoResult, render_video
+from ptalker.pipelines.outputs import ARKIT_FORMAT
+from ptalker.render import DEFAULT_BACKEND, VideoResult, render_video
 
 if TYPE_CHECKING:
     from ptalker.flame.flame_params import FlameFit
+    from ptalker.pipelines.arkit import ArkitExport
     from ptalker.pipelines.landmark_files import LandmarkFiles
 
 DEFAULT_SIZE = 512
@@ -62,7 +64,7 @@ def _head_faces(count: int, path: Path) -> np.ndarray:
 def render_file(seq: str | os.PathLike, out: str | os.PathLike, audio: str | os.PathLike | None = None,
                 compare: str | os.PathLike | None = None, fps: float | None = None,
                 faces: str | os.PathLike | None = None, backend: str = DEFAULT_BACKEND,
-                size: int = DEFAULT_SIZE) -> VideoResult:
+                size: int = DEFAULT_SIZE, look: str | None = None, framing: str | None = None) -> VideoResult:
     """Render the sequence file ``seq`` to the MP4 ``out`` (``ptalker render``; see
     :func:`ptalker.render.render_video`).
 
@@ -74,13 +76,18 @@ def render_file(seq: str | os.PathLike, out: str | os.PathLike, audio: str | os.
         fps, faces: override what the file says (see :func:`read_sequence`).
         backend: render backend name.
         size: width and height in pixels of each view.
+        look, framing: ``face`` / ``clay`` and ``face`` / ``head`` (see
+            :func:`ptalker.pipelines.preview.preview_settings`; default: the face look, framed eyes to
+            chin, on the head model's mesh, else clay framed whole).
 
     Raises:
         PtalkerError: any of the inputs is missing, unreadable or does not fit the others.
     """
+    from ptalker.pipelines.preview import preview_settings  # loads the head model
+
     vertices, triangles, rate = read_sequence(seq, fps, faces)
     truth = None if compare is None else load_sequence(compare).vertices
-    settings = RenderSettings(width=int(size), height=int(size))
+    settings = preview_settings(vertices.shape[1], size, look, framing)
     return render_video(vertices, triangles, out, rate, audio=audio, compare=truth, settings=settings,
                         backend=backend)
 
@@ -99,7 +106,8 @@ class FileExport:
 def export_file(seq: str | os.PathLike, out: str | os.PathLike, fmt: str | None = None,
                 audio: str | os.PathLike | None = None, fps: float | None = None,
                 faces: str | os.PathLike | None = None, error_bound: float | None = None,
-                landmarks: bool = False, size: int | Sequence[int] | None = None) -> FileExport:
+                landmarks: bool = False, size: int | Sequence[int] | None = None,
+                template: str | os.PathLike | None = None) -> FileExport | ArkitExport:
     """Export the sequence file ``seq`` to ``out`` in ``fmt`` (``ptalker export``; see
     :func:`ptalker.export.export_sequence`).
 
@@ -108,12 +116,21 @@ def export_file(seq: str | os.PathLike, out: str | os.PathLike, fmt: str | None 
     square); see :mod:`ptalker.pipelines.landmark_files`. They are computed before anything is
     written, so a sequence not on the head model's mesh writes nothing.
 
+    ``fmt`` "arkit" writes ARKit blend-shape weights instead (:func:`ptalker.pipelines.arkit.export_arkit`:
+    a Live Link Face CSV, a JSON and a glb; ``out`` a folder or a .csv/.json/.glb name), solved on
+    ``template`` (a .npy (V, 3) neutral head of the sequence's person; default the head model's).
+
     Raises:
         PtalkerError: unreadable inputs, a ``size`` without ``landmarks``, or landmarks asked for a
             sequence not on the head model's mesh.
     """
     from ptalker.pipelines.landmark_files import sequence_landmarks  # loads the head model
 
+    if fmt == ARKIT_FORMAT:
+        return _export_arkit_file(seq, out, audio, fps, faces, error_bound, landmarks, size, template)
+    if template is not None:
+        raise PtalkerError(f"template: only the arkit export uses a neutral head (got {template}); "
+                           "leave --template out or add --format arkit")
     if size is not None and not landmarks:
         raise PtalkerError(f"size: only the landmarks use an image size (got {size}); add --landmarks or "
                            "leave --size out")
@@ -123,6 +140,27 @@ def export_file(seq: str | os.PathLike, out: str | os.PathLike, fmt: str | None 
     options = {"error_bound": error_bound} if error_bound is not None else {}
     result = export_sequence(vertices, triangles, rate, out, fmt, audio=audio, **options)
     return FileExport(result, None if points is None else points.save(Path(out).parent))
+
+
+def _export_arkit_file(seq: str | os.PathLike, out: str | os.PathLike, audio: str | os.PathLike | None,
+                       fps: float | None, faces: str | os.PathLike | None, error_bound: float | None,
+                       landmarks: bool, size: int | Sequence[int] | None,
+                       template: str | os.PathLike | None) -> ArkitExport:
+    """``ptalker export --format arkit``: see :func:`export_file`."""
+    from ptalker.pipelines.arkit import export_arkit
+
+    unused = [name for name, given in (("--faces", faces), ("--error-bound", error_bound),
+                                       ("--landmarks", landmarks), ("--size", size)) if given]
+    if unused:
+        raise PtalkerError(f"{unused[0]}: not an option of the arkit export (it writes the head model's mesh); drop it")
+    path = Path(seq)
+    sequence = load_sequence(path)
+    rate = resolve_fps(fps, sequence, path)
+    neutral = None if template is None else load_npy(template).reshape(-1, 3)
+    try:
+        return export_arkit(sequence.vertices, rate, out, template=neutral, audio=audio)
+    except PtalkerError as err:
+        raise PtalkerError(f"{path}: {err}") from None
 
 
 def fit_file(seq: str | os.PathLike, out: str | os.PathLike, fps: float | None = None,

@@ -6,6 +6,9 @@
     OUT/animation.<fmt>     glb (with animation.wav beside it), pc2, mdd, npz, npy
     OUT/animation_flame.npz FLAME parameters fitted to the animation (format ``flame``; see
                             :mod:`ptalker.flame.flame_params`)
+    OUT/animation_arkit.*   ARKit blend-shape weights solved from the animation (format ``arkit``):
+                            Live Link Face .csv, .json curves, .glb with the 52 ARKit morph targets
+                            (see :mod:`ptalker.pipelines.arkit`)
     OUT/preview.mp4         the rendered animation with the speech (when asked for)
 """
 
@@ -21,10 +24,13 @@ from ptalker.fileio import save_json, save_npy
 from ptalker.mesh.sequence_file import SEQUENCE_INFO_FILE
 
 VIDEO_FILE = "preview.mp4"
+PREVIEW_SIZE = 512
+"""Width and height of preview.mp4 in pixels (the face look, framed eyes to chin, on the head's mesh)."""
 FLAME_FILE = "animation_flame.npz"
 FLAME_FORMAT = "flame"
-OUTPUT_FORMATS = (*FORMATS, FLAME_FORMAT)
-"""What ``formats`` of :func:`write_outputs` may hold: the export formats, and FLAME parameters."""
+ARKIT_FORMAT = "arkit"
+OUTPUT_FORMATS = (*FORMATS, FLAME_FORMAT, ARKIT_FORMAT)
+"""What ``formats`` of :func:`write_outputs` may hold: the export formats, FLAME parameters, ARKit weights."""
 
 
 def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str | os.PathLike,
@@ -33,25 +39,35 @@ def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str 
     """Write the animation ``vertices`` (T, V, 3) with ``faces`` (F, 3) into the folder ``out`` as
     the module doc lists; ``speech`` (a sound file, or (S,) float32 at 16 kHz) goes beside the glb
     and into the video. ``formats``: any of :data:`OUTPUT_FORMATS`; FLAME parameters are fitted
-    (:func:`ptalker.flame.fitting.fit_flame`, the head model in use) before anything is written,
-    so a mesh that is not the head model's writes nothing. Returns the paths written, vertices.npy first."""
+    (:func:`ptalker.flame.fitting.fit_flame`, the head model in use) and ARKit weights solved
+    (:func:`ptalker.pipelines.arkit.solve_sequence`, on the head model's mean head) before anything
+    is written, so a mesh that is not the head model's writes nothing. Returns the paths written,
+    vertices.npy first."""
     out = Path(out)
     if FLAME_FORMAT in formats:
         from ptalker.flame.fitting import fit_flame, save_flame_params
 
         fit = fit_flame(vertices, fps=fps)
+    if ARKIT_FORMAT in formats:
+        from ptalker.pipelines.arkit import arkit_paths, solve_sequence, write_arkit_files
+
+        arkit = solve_sequence(vertices)
     save_npy(out / "vertices.npy", vertices)
     save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": len(vertices), "vertices": int(vertices.shape[1])})
     written = [out / "vertices.npy", out / SEQUENCE_INFO_FILE]
     for fmt in dict.fromkeys(formats):  # each once, in order
         if fmt == FLAME_FORMAT:
             written.append(save_flame_params(out / FLAME_FILE, fit))
+        elif fmt == ARKIT_FORMAT:
+            written += write_arkit_files(arkit_paths(out), *arkit, fps)
         else:
             path = out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}"
             result = export_sequence(vertices, faces, fps, path, fmt, audio=speech if fmt == "glb" else None)
             written += [result.path] + ([result.audio] if result.audio is not None else [])
     if video:
+        from ptalker.pipelines.preview import preview_settings
         from ptalker.render import render_video
 
-        written.append(render_video(vertices, faces, out / VIDEO_FILE, fps, audio=speech).path)
+        settings = preview_settings(vertices.shape[1], PREVIEW_SIZE)
+        written.append(render_video(vertices, faces, out / VIDEO_FILE, fps, audio=speech, settings=settings).path)
     return written

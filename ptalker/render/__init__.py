@@ -6,6 +6,8 @@
 - :func:`get_renderer` / :func:`available_backends`: one renderer per topology, ``render(vertices)``
   per frame (:mod:`ptalker.render.backends`);
 - :class:`RenderSettings`: image size, camera framing, lights, clay material, vertex colours;
+- :func:`ptalker.render.appearance.head_look`: a head model's preview look (skin, lips, dark
+  mouth, eyes; framed eyes to chin) or plain clay;
 - :func:`error_colors`: per-vertex error as heat-map colours;
 - :func:`write_video`, :func:`render_video`: MP4 (H.264 + AAC) writing (from files:
   :func:`ptalker.pipelines.files.render_file`).

@@ -31,7 +31,7 @@ class Renderer(abc.ABC):
     def __init__(self, faces: np.ndarray, settings: RenderSettings | None = None,
                  bounds: np.ndarray | None = None) -> None:
         """``faces``: (F, 3) vertex indices. ``bounds``: (2, 3) min/max corner the camera frames;
-        None frames the first rendered mesh. The camera then stays fixed."""
+        None frames the first rendered mesh (its ``settings.frame_ids``). The camera then stays fixed."""
         self.faces = np.asarray(faces, dtype=np.int64)
         if self.faces.ndim != 2 or self.faces.shape[1] != 3 or len(self.faces) == 0:
             raise PtalkerError(f"faces: expected triangles of shape (F, 3), got {self.faces.shape}")
@@ -55,7 +55,7 @@ class Renderer(abc.ABC):
             raise PtalkerError(f"vertices: expected shape (V, 3) with V >= {self.num_vertices} (the faces' "
                                f"vertex count), got {vertices.shape}; pass one frame of the mesh the faces belong to")
         if self.camera is None:
-            self.camera = frame_camera(mesh_bounds(vertices), self.settings)
+            self.camera = frame_camera(mesh_bounds(self.settings.framed(vertices)), self.settings)
         return self._render(vertices, self._albedo(colors, len(vertices)))
 
     def _albedo(self, colors: np.ndarray | None, num_vertices: int) -> np.ndarray:

@@ -3,7 +3,8 @@
 Coordinates follow FLAME: x to the head's left (image right), y up, z out of the face. The
 camera looks at the head from the front (from +z towards -z, y up), placed so that the
 bounding box of the mesh (or of a whole sequence, so the camera does not move) fills
-``fill`` of the frame (measured in the box's middle plane, where a head is widest). Shading is "clay": Lambert diffuse plus a faint Blinn-Phong highlight,
+``fill`` of the frame (measured in the box's middle plane, where a head is widest); with
+``frame_ids``, the box of those vertices only (the face of a head: :mod:`ptalker.render.appearance`). Shading is "clay": Lambert diffuse plus a faint Blinn-Phong highlight,
 some ambient light, computed in linear light and written out with a 2.2 gamma, so that a
 surface facing the key light shows its vertex colour unchanged.
 """
@@ -67,6 +68,8 @@ class RenderSettings:
     """Fraction of the frame height (or width) the mesh's bounding box fills."""
     msaa_samples: int = 0
     """Multisample anti-aliasing samples (0 off, 4 smooth edges at about half the speed)."""
+    frame_ids: np.ndarray | None = None
+    """Optional (K,) vertex ids whose bounding box the camera frames (None: every vertex)."""
 
     def __post_init__(self) -> None:
         if self.width < 2 or self.height < 2:
@@ -79,6 +82,24 @@ class RenderSettings:
             raise PtalkerError(f"msaa_samples: expected 0 (off), 2, 4 or 8, got {self.msaa_samples}")
         if self.vertex_colors is not None:
             self.vertex_colors = check_colors(self.vertex_colors, None, "vertex_colors", allow_frames=True)
+        if self.frame_ids is not None:
+            self.frame_ids = np.asarray(self.frame_ids, dtype=np.int64).ravel()
+            if self.frame_ids.size == 0 or self.frame_ids.min() < 0:
+                raise PtalkerError(f"frame_ids: expected non-negative vertex ids to frame, got {self.frame_ids.size} "
+                                   "ids; leave frame_ids None to frame the whole mesh")
+
+    def framed(self, vertices: np.ndarray) -> np.ndarray:
+        """The vertices the camera frames: (..., K, 3) of (..., V, 3) ``vertices`` (all without ``frame_ids``).
+
+        Raises:
+            PtalkerError: ``frame_ids`` past the vertex count.
+        """
+        if self.frame_ids is None:
+            return vertices
+        if self.frame_ids.max() >= vertices.shape[-2]:
+            raise PtalkerError(f"frame_ids: id {self.frame_ids.max()} past the mesh's {vertices.shape[-2]} vertices; "
+                               "give the ids of this mesh, or frame the whole head")
+        return vertices[..., self.frame_ids, :]
 
     def colors_at(self, frame: int) -> np.ndarray | None:
         """The (V, 3) vertex colours of ``frame`` (None: plain ``base_color``)."""

@@ -206,7 +206,7 @@ def render_video(vertices: np.ndarray, faces: np.ndarray, out: str | os.PathLike
     if truth is not None:
         length = min(len(vertices), len(truth))
         vertices, truth = vertices[:length], truth[:length]
-    bounds = mesh_bounds(vertices if truth is None else np.concatenate([vertices, truth]))
+    bounds = mesh_bounds(settings.framed(vertices if truth is None else np.concatenate([vertices, truth])))
     start = time.perf_counter()
     with get_renderer(backend, faces, settings, bounds) as renderer:
         frames = (sequence_frames(renderer, vertices) if truth is None else
