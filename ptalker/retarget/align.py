@@ -2,7 +2,7 @@
 
 1. A similarity (scale matters: the user's mesh may be in centimetres): from the user's landmarks
    when given (Umeyama on the named points), else from 24 axis-aligned starts of a trimmed ICP
-   (:mod:`ptalker.retarget.similarity`); then refined by ICP.
+   (:mod:`ptalker.retarget.similarity`); then refined by ICP and Gauss-Newton point-to-plane.
 2. A face check: the face region must lie near the user's surface (``face_rms``, in eye widths)
    and, for found landmarks, the user's surface must have a nose (``nose_prominence``: how far
    the most forward point near the template's nose tip stands out from a ring around it, in eye
@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 from ptalker.errors import PtalkerError
 from ptalker.mesh.landmarks import LandmarkEmbedding, landmarks_3d
 from ptalker.retarget.nricp import LandmarkPull, nricp
-from ptalker.retarget.similarity import Similarity, icp_similarity, multistart_similarity, umeyama
+from ptalker.retarget.similarity import Similarity, icp_similarity, multistart_similarity, refine_similarity, umeyama
 from ptalker.retarget.surface import SurfaceIndex, SurfaceSample
 
 FORWARD = np.array([0.0, 0.0, 1.0])
@@ -94,7 +94,7 @@ def _place(template: np.ndarray, weights: np.ndarray, surface: SurfaceSample, te
         return multistart_similarity(skin, surface)[0]
     known = np.isfinite(user_landmarks).all(axis=1)
     start = umeyama(template_landmarks[known], user_landmarks[known])
-    return icp_similarity(skin, surface, start, iterations=20)[0]
+    return refine_similarity(skin, surface, icp_similarity(skin, surface, start, iterations=20)[0])[0]
 
 
 def align_template(template: np.ndarray, faces: np.ndarray, embedding: LandmarkEmbedding, weights: np.ndarray,

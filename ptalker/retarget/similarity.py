@@ -1,6 +1,9 @@
 """Similarity transforms (scale, rotation, translation) and their fits: Umeyama on point pairs and
 a trimmed point-to-plane ICP of a point set onto a surface sample, started from the 24 axis-aligned
-turns (a user's mesh may be y-up, z-up, facing any axis, in any unit)."""
+turns (a user's mesh may be y-up, z-up, facing any axis, in any unit), then refined by Gauss-Newton
+on the point-to-plane distances (:func:`refine_similarity`): ICP's Umeyama step onto the tangent
+feet moves only part of the way along the surface each time (200 steps leave a remeshed copy of
+the head 0.01 mm off, 40 steps 0.5 mm); the linearised step converges in a few."""
 
 from __future__ import annotations
 
@@ -8,11 +11,15 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ptalker.retarget.surface import SurfaceSample
 
 ICP_TRIM = 0.9
 """The share of point pairs ICP keeps (the nearest ones): the rest may be hair, a neck or a body."""
+REFINE_ITERATIONS = 12
+DAMPING = 1e-6
+"""Levenberg damping of the Gauss-Newton step, relative to the normal matrix's mean diagonal."""
 
 
 @dataclass(frozen=True)
@@ -105,5 +112,44 @@ def multistart_similarity(points: np.ndarray, surface: SurfaceSample, coarse_poi
         fitted, rms = icp_similarity(points[::step], surface, start, coarse_iterations)
         coarse.append((rms / fitted.scale, fitted))
     coarse.sort(key=lambda item: item[0])
-    refined = [icp_similarity(points, surface, fitted, refine_iterations) for _, fitted in coarse[:3]]
+    refined = [refine_similarity(points, surface, icp_similarity(points, surface, fitted, refine_iterations)[0])
+               for _, fitted in coarse[:3]]
     return min(refined, key=lambda item: item[1] / item[0].scale)
+
+
+def refine_similarity(points: np.ndarray, surface: SurfaceSample, start: Similarity,
+                      iterations: int = REFINE_ITERATIONS, trim: float = ICP_TRIM) -> tuple[Similarity, float]:
+    """Gauss-Newton on the trimmed point-to-plane distances of ``points`` (N, 3) (template frame)
+    placed by the similarity onto ``surface`` (user frame), from ``start`` (near already: ICP's).
+
+    Each step pairs every point with its nearest sample, keeps the nearest ``trim`` share and solves
+    the linearised least squares for a small turn, log-scale and shift about the moved points'
+    centroid: the residual ``n . (moved - foot)`` changes by ``n . (ds d + w x d + dt)``, d = moved -
+    centroid; a step that does not lower the trimmed RMS ends the loop. Returns the best similarity and
+    its trimmed RMS distance (user units).
+    """
+    current, best = start, (start, np.inf)
+    keep = max(7, int(trim * len(points)))
+    for step_number in range(iterations + 1):
+        moved = current.apply(points)  # (N, 3)
+        _, index = surface.nearest(moved)
+        normal = surface.normals[index]
+        gap = np.einsum("ij,ij->i", moved - surface.points[index], normal)  # (N,)
+        order = np.argsort(np.abs(gap))[:keep]
+        rms = float(np.sqrt(np.mean(gap[order] ** 2)))
+        if not rms < best[1]:  # the last step did not help (converged, or a poor linearisation): keep the best
+            break
+        best = (current, rms)
+        if step_number == iterations:
+            break
+        centre = moved[order].mean(axis=0)
+        d, n = moved[order] - centre, normal[order]
+        jacobian = np.concatenate([np.einsum("ij,ij->i", n, d)[:, None], np.cross(d, n), n], axis=1)  # (K, 7)
+        matrix = jacobian.T @ jacobian
+        matrix += DAMPING * np.trace(matrix) / 7 * np.eye(7)
+        step = np.linalg.solve(matrix, -jacobian.T @ gap[order])  # (7,): log-scale, turn, shift
+        turn, factor = Rotation.from_rotvec(step[1:4]).as_matrix(), float(np.exp(step[0]))
+        # y -> centre + factor * turn (y - centre) + shift, composed after the current similarity
+        current = Similarity(scale=factor * current.scale, rotation=turn @ current.rotation,
+                             translation=centre + factor * turn @ (current.translation - centre) + step[4:])
+    return best
