@@ -7,6 +7,7 @@ status 2. Heavy modules (torch, smplx) are imported inside the command that need
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -100,7 +101,25 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
                             text=_transcript(args), phones=not args.audio_only, rules=args.rules,
                             sampler=args.sampler, settings=_sampler_settings(args), adapter=args.adapter,
-                            region_weights=parse_region_options(args.region), controls=controls))
+                            region_weights=parse_region_options(args.region), controls=controls,
+                            overwrite=args.overwrite))
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from ptalker.pipelines.batch import run_batch
+    from ptalker.pipelines.batch_jobs import BatchOptions, read_jobs
+
+    options = BatchOptions(formats=tuple(args.format), speaker=args.speaker,
+                           style_audio=None if args.style_audio is None else str(args.style_audio),
+                           style_motion=None if args.style_motion is None else str(args.style_motion),
+                           style_template=None if args.style_template is None else str(args.style_template),
+                           strength=args.strength, video=args.video, pose=args.pose, gaze=args.gaze, blink=args.blink,
+                           emotion=args.emotion, control_clip=args.control_clip, control_seed=args.control_seed)
+    report = run_batch(read_jobs(args.input, options), args.out, checkpoint=args.checkpoint,
+                       phones=not args.audio_only, workers=args.workers, overwrite=args.overwrite,
+                       progress=not args.quiet)
+    print(report)
+    return report.exit_status
 
 
 SAMPLER_KNOBS = ("steps", "solver", "cfg_audio", "cfg_style", "temperature", "seed")
@@ -231,6 +250,40 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     print(result)
 
 
+SEED_MAX = 2**32 - 1
+"""The largest seed numpy's generators take."""
+MAX_IMAGE_SIZE = 8192
+"""The largest rendered image side in pixels."""
+
+
+def number(option: str, low: float | None = None, high: float | None = None, integer: bool = False,
+           above: bool = False):
+    """An argparse ``type`` for the numeric ``option``: a finite number (a whole one when ``integer``)
+    in [``low``, ``high``] (``above``: greater than ``low``); anything else raises a one-line
+    PtalkerError naming the option and the range (the CLI prints it and exits 2)."""
+    kind = "a whole number" if integer else "a number"
+    shown = (lambda bound: str(int(bound))) if integer else (lambda bound: f"{bound:g}")
+    bounds = [f"> {shown(low)}" if above else f">= {shown(low)}"] if low is not None else []
+    bounds += [f"<= {shown(high)}"] if high is not None else []
+    expected = f"{kind} {' and '.join(bounds)}".strip()
+
+    def convert(text: str) -> float | int:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        fits = math.isfinite(value) and (not integer or value == int(value)) \
+            and (low is None or (value > low if above else value >= low)) and (high is None or value <= high)
+        if not fits:
+            raise PtalkerError(f"{option} {text}: expected {expected}; see --help for what it does")
+        return int(value) if integer else value
+
+    return convert
+
+
+FPS = number("--fps", 0, 1000, above=True)
+SEED = number("--seed", 0, SEED_MAX, integer=True)
+
 SEQUENCE_HELP = "vertex sequence: .npy (T, V, 3) or (T, V*3), or .npz with vertices (+ faces, fps)"
 
 
@@ -244,8 +297,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's own errors (a missing or unknown argument, a bad choice) in one line, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def _fps_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fps", type=float, default=None,
+    parser.add_argument("--fps", type=FPS, default=None,
                         help="frame rate (default: the .npz's fps, else sequence.json beside the file)")
 
 
@@ -350,7 +410,8 @@ def _control_options(parser: argparse.ArgumentParser) -> None:
                             "the label read from the speech; from_clip: the --control-clip's")
     group.add_argument("--control-clip", default=None, metavar="CLIP.npy",
                        help="a vertex sequence of the head that 'from_clip' controls copy from")
-    group.add_argument("--control-seed", type=int, default=0, help="seed of the generated pose, gaze and blinks")
+    group.add_argument("--control-seed", type=number("--control-seed", 0, SEED_MAX, integer=True), default=0,
+                       help="seed of the generated pose, gaze and blinks")
 
 
 def _add_train_and_animate(commands) -> None:
@@ -362,13 +423,16 @@ def _add_train_and_animate(commands) -> None:
     animate = _subcommand(commands, "animate", _cmd_animate, "speech (+ a style) -> a personalized vertex sequence")
     animate.add_argument("audio", type=Path, help="speech to animate (.wav, any rate; mono or stereo)")
     animate.add_argument("--out", type=Path, required=True, help="folder for vertices.npy and obj/")
+    animate.add_argument("--overwrite", action="store_true",
+                         help="write into an existing folder that holds files ptalker did not write (files of the "
+                              "same names are replaced; default: such a folder is refused)")
     animate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
     animate.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
     animate.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
     animate.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
     animate.add_argument("--style-template", type=Path, default=None,
                          help="reference person's neutral mesh .npy (default: median of the clip)")
-    animate.add_argument("--strength", type=float, default=1.0,
+    animate.add_argument("--strength", type=number("--strength", 0), default=1.0,
                          help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a "
                               "reference clip)")
     animate.add_argument("--format", nargs="+", default=["obj"], choices=OUTPUT_FORMATS, metavar="FORMAT",
@@ -387,11 +451,13 @@ def _add_train_and_animate(commands) -> None:
     animate.add_argument("--stream", action="store_true",
                          help="feed the audio in chunks as a live source would; frames come out as soon as "
                               "they are determined (prints the latency)")
-    animate.add_argument("--chunk-ms", type=float, default=100.0, help="chunk length with --stream")
+    animate.add_argument("--chunk-ms", type=number("--chunk-ms", 10, 10000), default=100.0,
+                         help="chunk length with --stream")
     _sampler_options(animate)
     _region_option(animate)
     animate.add_argument("--adapter", type=Path, default=None,
                          help="a person's adapter from 'ptalker adapt': animates as them (their face and style)")
+    _add_batch(commands)
     adapt = _subcommand(commands, "adapt", _cmd_adapt,
                         "fit a person's LoRA adapter to the flow sampler from a reference clip")
     adapt.add_argument("--audio", type=Path, required=True, help="the person's speech (.wav)")
@@ -400,10 +466,11 @@ def _add_train_and_animate(commands) -> None:
     adapt.add_argument("--template", type=Path, default=None,
                        help="their neutral mesh .npy (default: the per-vertex median of the clip)")
     adapt.add_argument("--checkpoint", type=Path, default=None, help="flow checkpoint (default: the shipped one)")
-    adapt.add_argument("--rank", type=int, default=4, help="LoRA rank")
-    adapt.add_argument("--steps", type=int, default=300, help="optimizer steps")
-    adapt.add_argument("--lr", type=float, default=2e-3, help="learning rate")
-    adapt.add_argument("--seed", type=int, default=0, help="seed of the training windows and noise")
+    adapt.add_argument("--rank", type=number("--rank", 1, 256, integer=True), default=4, help="LoRA rank")
+    adapt.add_argument("--steps", type=number("--steps", 1, 1_000_000, integer=True), default=300,
+                       help="optimizer steps")
+    adapt.add_argument("--lr", type=number("--lr", 0, 1, above=True), default=2e-3, help="learning rate")
+    adapt.add_argument("--seed", type=SEED, default=0, help="seed of the training windows and noise")
     _transcript_options(adapt)
     adapt.add_argument("--audio-only", action="store_true", help="do not use the clip's phones")
     adapt.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -413,6 +480,37 @@ def _add_train_and_animate(commands) -> None:
     demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
 
 
+def _add_batch(commands) -> None:
+    batch = _subcommand(commands, "batch", _cmd_batch,
+                        "animate a folder of speech files or a manifest (CSV/JSONL) with one model load, resumable")
+    batch.add_argument("input", type=Path,
+                       help="a folder of .wav/.flac/.ogg/.mp3 files, or a manifest .csv/.jsonl with columns audio, "
+                            "name, text, text_file, speaker, style_audio, style_motion, style_template, strength, "
+                            "format, video, pose, gaze, blink, emotion, control_clip, control_seed (empty: the "
+                            "options below)")
+    batch.add_argument("--out", type=Path, required=True,
+                       help="folder for OUT/<name>/ (as ptalker animate writes) and batch_ledger.jsonl")
+    batch.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
+    batch.add_argument("--workers", type=number("--workers", 1, 64, integer=True), default=1,
+                       help="processes, each loading the model once and using its share of the cores")
+    batch.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
+    batch.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
+    batch.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
+    batch.add_argument("--style-template", type=Path, default=None,
+                       help="reference person's neutral mesh .npy (default: median of the clip)")
+    batch.add_argument("--strength", type=number("--strength", 0), default=1.0,
+                       help="scales the given style: 0 neutral, 1 as referenced")
+    batch.add_argument("--format", nargs="+", default=["obj"], choices=OUTPUT_FORMATS, metavar="FORMAT",
+                       help=f"exports besides vertices.npy, any of {', '.join(OUTPUT_FORMATS)}")
+    batch.add_argument("--video", action="store_true", help="also render preview.mp4 for every file")
+    _control_options(batch)
+    batch.add_argument("--audio-only", action="store_true",
+                       help="do not feed a checkpoint's phonetic channel the speech's phones (no pocketsphinx)")
+    batch.add_argument("--overwrite", action="store_true",
+                       help="write into an existing folder that holds files ptalker did not write")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _sampler_options(parser: argparse.ArgumentParser, choose: bool = True) -> None:
     """The flow sampler's knobs (read back by :func:`_sampler_settings`), with --sampler when ``choose``."""
     sampling = parser.add_argument_group("generative sampler (flow checkpoints; see the README, 'Generative sampler')")
@@ -420,16 +518,17 @@ def _sampler_options(parser: argparse.ArgumentParser, choose: bool = True) -> No
         sampling.add_argument("--sampler", default=None, choices=("flow", "decoder"),
                               help="flow: sample with the style clip as an in-context prompt; decoder: the "
                                    "deterministic PTalker decoder (default: flow for a flow checkpoint)")
-    sampling.add_argument("--cfg-audio", type=float, default=None,
+    sampling.add_argument("--cfg-audio", type=number("--cfg-audio", 0, 100), default=None,
                           help="audio guidance scale: 0 ignores the audio, 1 plain (default), above 1 stronger")
-    sampling.add_argument("--cfg-style", type=float, default=None,
+    sampling.add_argument("--cfg-style", type=number("--cfg-style", 0, 100), default=None,
                           help="style guidance scale: 0 ignores the style, 1 as referenced (default), above 1 "
                                "exaggerates")
-    sampling.add_argument("--temperature", type=float, default=None,
+    sampling.add_argument("--temperature", type=number("--temperature", 0, 10), default=None,
                           help="initial noise scale: 0 deterministic (default), 1 as trained: varied takes")
-    sampling.add_argument("--steps", type=int, default=None, help="ODE solver steps (default 10)")
+    sampling.add_argument("--steps", type=number("--steps", 1, 1000, integer=True), default=None,
+                          help="ODE solver steps (default 10)")
     sampling.add_argument("--solver", default=None, choices=("euler", "midpoint"), help="ODE solver (default euler)")
-    sampling.add_argument("--seed", type=int, default=None, help="noise seed: same seed, same output (default 0)")
+    sampling.add_argument("--seed", type=SEED, default=None, help="noise seed: same seed, same output (default 0)")
 
 
 def _region_option(parser: argparse.ArgumentParser) -> None:
@@ -491,7 +590,8 @@ def _add_render_and_export(commands) -> None:
                         help="ground truth of the same mesh: side by side, the error as a heat map")
     _sequence_options(render)
     render.add_argument("--backend", default=DEFAULT_BACKEND, choices=available_backends(), help="renderer")
-    render.add_argument("--size", type=int, default=DEFAULT_SIZE, help="width and height of each view in pixels")
+    render.add_argument("--size", type=number("--size", 16, MAX_IMAGE_SIZE, integer=True), default=DEFAULT_SIZE,
+                        help="width and height of each view in pixels")
     render.add_argument("--look", default=None, choices=("face", "clay"),
                         help="face: skin, lips, dark mouth, eyes with iris and pupil (default on the head model's "
                              "mesh); clay: one plain material (default on other meshes)")
@@ -511,14 +611,15 @@ def _add_render_and_export(commands) -> None:
                              "(default: the head model's mean head)")
     export.add_argument("--audio", type=Path, default=None, help="speech to write beside it as a WAV")
     _sequence_options(export)
-    export.add_argument("--error-bound", type=float, default=None,
+    export.add_argument("--error-bound", type=number("--error-bound", 0, above=True), default=None,
                         help="glb: largest vertex error of the morph-target fit, in mesh units "
                              "(default 1e-4: 0.1 mm for meshes in metres)")
     export.add_argument("--landmarks", action="store_true",
                         help="also write the 68 facial landmarks beside --out: landmarks_3d.npy (T, 68, 3), "
                              "landmarks_2d.npy (T, 68, 2) pixels of the preview camera, landmarks.json "
                              "(sequences on the head model's mesh)")
-    export.add_argument("--size", type=int, nargs="+", default=None, metavar="N",
+    export.add_argument("--size", type=number("--size", 16, MAX_IMAGE_SIZE, integer=True), nargs="+",
+                        default=None, metavar="N",
                         help=f"with --landmarks: image size of landmarks_2d.npy, N (square) or W H "
                              f"(default {DEFAULT_SIZE})")
     retarget = _subcommand(commands, "retarget", _cmd_retarget,
@@ -534,7 +635,7 @@ def _add_render_and_export(commands) -> None:
                                "{name: [x, y, z]}; default: found automatically")
     retarget.add_argument("--neutral", type=Path, default=None,
                           help="neutral mesh (V, 3) .npy of the sequence's person (default: the head model's)")
-    retarget.add_argument("--fps", type=float, default=None, help="frame rate (default: the file's)")
+    retarget.add_argument("--fps", type=FPS, default=None, help="frame rate (default: the file's)")
     retarget.add_argument("--flame-dir", type=Path, default=None,
                           help="FLAME directory of the head model (default: the configured one, else the stand-in)")
     fit = _subcommand(commands, "fit", _cmd_fit,
@@ -546,7 +647,7 @@ def _add_render_and_export(commands) -> None:
     fit.add_argument("--flame-dir", type=Path, default=None,
                      help="FLAME directory of the sequence's head model (default: the configured one, else the "
                           "stand-in)")
-    fit.add_argument("--fps", type=float, default=None,
+    fit.add_argument("--fps", type=FPS, default=None,
                      help="frame rate to store (default: the .npz's fps, else sequence.json beside the file, else "
                           "none)")
 
@@ -619,7 +720,7 @@ def _add_evaluate_and_score(commands) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``ptalker`` subcommand."""
-    parser = argparse.ArgumentParser(prog="ptalker", formatter_class=HelpFormatter,
+    parser = OneLineParser(prog="ptalker", formatter_class=HelpFormatter,
                                      description="Speech-driven personalized FLAME head animation.")
     parser.add_argument("--version", action="version", version=f"ptalker {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -635,12 +736,12 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 user error)."""
+    """Run the CLI; returns the exit status (0 ok, 2 user error; ``batch``: 1 when some files failed)."""
     warnings.formatwarning = _one_line_warning
-    args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        args = build_parser().parse_args(argv)  # numeric options are checked here (see number)
+        status = args.func(args)
     except PtalkerError as err:
         print(f"ptalker: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0

@@ -107,7 +107,7 @@ def save_text(path: str | os.PathLike, text: str) -> None:
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """Read a numeric .npy file (pickled object arrays are refused).
+    """Read a numeric .npy file (pickled object arrays and complex numbers are refused).
 
     Raises:
         PtalkerError: the file is missing, not a .npy file, truncated or holds objects.
@@ -129,6 +129,7 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
         array.close()
         raise PtalkerError(f"{path}: holds several arrays (an .npz archive), expected one .npy "
                            "array; save it with numpy.save")
-    if not np.issubdtype(array.dtype, np.number):
-        raise PtalkerError(f"{path}: expected a numeric array, got dtype {array.dtype}")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise PtalkerError(f"{path}: expected a numeric array of real numbers, got dtype {array.dtype}; "
+                           "save real values (e.g. numpy.real(array) if the imaginary part is zero)")
     return array

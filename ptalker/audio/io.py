@@ -14,6 +14,9 @@ from ptalker.errors import PtalkerError
 
 SILENCE_PEAK = 1e-6
 """A waveform whose peak amplitude is at or below this counts as silent."""
+MIN_SPEECH_S = 0.1
+"""The shortest speech ptalker animates: three frames at 30 fps; the speech encoder's first
+convolutions need 25 ms, the phone recognizer some more."""
 
 
 def check_waveform(audio: np.ndarray, source: str) -> np.ndarray:
@@ -31,6 +34,19 @@ def check_waveform(audio: np.ndarray, source: str) -> np.ndarray:
         raise PtalkerError(f"{source}: the audio holds NaN or infinite samples; re-export it")
     if float(np.max(np.abs(audio))) <= SILENCE_PEAK:
         raise PtalkerError(f"{source}: the audio is silent; give a recording with speech in it")
+    return audio
+
+
+def check_speech_length(audio: np.ndarray, source: str, rate_hz: int = AUDIO_SAMPLE_RATE_HZ) -> np.ndarray:
+    """Return the (S,) ``audio`` after checking it lasts at least :data:`MIN_SPEECH_S`.
+
+    Raises:
+        PtalkerError: shorter audio.
+    """
+    seconds = len(audio) / rate_hz
+    if seconds < MIN_SPEECH_S:
+        raise PtalkerError(f"{source}: the audio lasts {1000 * seconds:.0f} ms; ptalker animates speech of at least "
+                           f"{1000 * MIN_SPEECH_S:.0f} ms, give a longer recording")
     return audio
 
 

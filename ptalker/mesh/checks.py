@@ -14,6 +14,10 @@ import numpy as np
 
 from ptalker.errors import PtalkerError
 
+MAX_COORDINATE = 1e4
+"""The largest absolute vertex coordinate accepted (mesh units: 10 km for heads in metres, 10 m in
+millimetres); anything larger is a unit or export error, not a face."""
+
 
 def as_vertices(vertices: np.ndarray) -> np.ndarray:
     """Return ``vertices`` as float32 (T, V, 3) (:func:`to_vertex_sequence`: a (T, V*3) array as the
@@ -71,8 +75,12 @@ def to_vertex_sequence(array: np.ndarray, num_vertices: int | None, source: str)
 
     Raises:
         PtalkerError: wrong rank, a last axis that is not a multiple of 3, a vertex count that
-            does not match, no frames, or non-finite values.
+            does not match, no frames, or values that are not real, finite and within
+            :data:`MAX_COORDINATE`.
     """
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise PtalkerError(f"{source}: expected real vertex coordinates, got dtype {array.dtype}; "
+                           "save the positions as a float array")
     if array.ndim == 2 and array.shape[1] % 3 == 0:
         array = array.reshape(array.shape[0], -1, 3)  # (T, V*3) -> (T, V, 3)
     if array.ndim != 3 or array.shape[2] != 3:
@@ -86,7 +94,21 @@ def to_vertex_sequence(array: np.ndarray, num_vertices: int | None, source: str)
         raise PtalkerError(f"{source}: the sequence has no frames")
     if not np.all(np.isfinite(array)):
         raise PtalkerError(f"{source}: holds NaN or infinite vertex positions; re-export it")
-    return array.astype(np.float32, copy=False)
+    return check_coordinates(array, source).astype(np.float32, copy=False)
+
+
+def check_coordinates(array: np.ndarray, source: str) -> np.ndarray:
+    """Return the finite ``array`` of vertex positions after checking every |coordinate| <= MAX_COORDINATE.
+
+    Raises:
+        PtalkerError: a larger coordinate, naming ``source``.
+    """
+    largest = float(np.max(np.abs(array))) if array.size else 0.0
+    if largest > MAX_COORDINATE:
+        raise PtalkerError(f"{source}: vertex coordinates reach {largest:.3g} in absolute value; expected at most "
+                           f"{MAX_COORDINATE:g} (mesh units: metres, or millimetres for raw scans); check the "
+                           "file's units and scale")
+    return array
 
 def check_indices(indices: np.ndarray, num_vertices: int, what: str) -> np.ndarray:
     """(N,) int indices, raveled; PtalkerError naming ``what`` when empty, not integer or out of range."""

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ptalker.audio.io import load_audio
+from ptalker.audio.io import check_speech_length, load_audio
 from ptalker.controls.compose import ControlReport
 from ptalker.errors import PtalkerError
 from ptalker.fileio import load_npy
+from ptalker.mesh.checks import check_coordinates, to_vertex_sequence
 from ptalker.pipelines.animator import Style, load_model
 from ptalker.pipelines.flow_sampling import SamplerSettings
+from ptalker.pipelines.output_folder import check_out_path, output_folder
 from ptalker.pipelines.outputs import write_outputs
 from ptalker.pipelines.streaming import StreamSettings, split_chunks
 from ptalker.render.gl_platform import probe_ahead
@@ -58,9 +60,11 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       settings: SamplerSettings | None = None,
                       adapter: str | os.PathLike | None = None,
                       region_weights: dict[str, dict[str, float]] | None = None,
-                      controls: dict | None = None) -> AnimateReport:
+                      controls: dict | None = None, overwrite: bool = False) -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
-    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`). With ``stream_chunk_s``
+    ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`), following the
+    output-folder rules of :mod:`ptalker.pipelines.output_folder` (locked, written whole, a folder
+    with files ptalker did not write refused unless ``overwrite``). With ``stream_chunk_s``
     the audio is fed to :meth:`Animator.stream` in chunks of that many seconds, as a live source
     would, with the default :class:`StreamSettings` (audio only). ``text``: what is said (aligns
     the phones of a phonetic channel); ``phones=False``: audio only. ``rules``: the rule-based
@@ -69,16 +73,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     (:meth:`Animator.animate`, :meth:`Animator.load_adapter`); ``region_weights``: the flow
     sampler's per-region balance of audio and style (:mod:`ptalker.pipelines.region_balance`);
     ``controls``: head pose, gaze, blinks and emotion (:mod:`ptalker.controls.spec`)."""
-    if speaker is not None and (style_audio or style_motion):
-        raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
-    if bool(style_audio) != bool(style_motion):
-        raise PtalkerError("a reference clip needs both --style-audio (its speech) and --style-motion (its vertices)")
-    if not math.isfinite(strength) or strength < 0:
-        raise PtalkerError(f"--strength {strength}: expected a number >= 0 (0 neutral, 1 as referenced, "
-                           "above 1 exaggerated)")
-    if strength != 1.0 and speaker is None and not style_audio:
-        raise PtalkerError(f"--strength {strength:g}: scales a style, but none was given; add --speaker or "
-                           "--style-audio/--style-motion, or leave --strength out")
+    check_style_options(speaker, style_audio, style_motion, strength)
     if rules:
         chosen = [flag for flag, given in (("--checkpoint", checkpoint), ("--speaker", speaker),
                                            ("--style-audio", style_audio), ("--stream", stream_chunk_s),
@@ -89,36 +84,76 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
         if chosen:
             raise PtalkerError(f"--rules: animates from phones with the corpus's average style; leave out "
                                f"{', '.join(chosen)}")
-        return _animate_by_rules(audio, out, formats, video, text)
-    if video:
-        probe_ahead()  # finds the OpenGL platform on another core while the model loads
-    animator = load_model(checkpoint, phones=phones)
     if stream_chunk_s is not None and (sampler == "flow" or settings is not None or adapter is not None
                                        or region_weights or controls):
         raise PtalkerError("--stream runs the deterministic decoder on the audio alone; leave out --sampler flow, "
                            "--adapter, --region, the face controls and the sampler settings")
-    if adapter is not None:
-        animator.load_adapter(adapter)
+    check_speech_length(load_audio(audio), str(audio))
+    check_out_path(out, overwrite)
+    if video:
+        probe_ahead()  # finds the OpenGL platform on another core while the model loads
+    with output_folder(out, overwrite) as staging:
+        staging.record = {"audio": str(audio)}
+        if rules:
+            report = _animate_by_rules(audio, staging.path, formats, video, text)
+        else:
+            animator = load_model(checkpoint, phones=phones)
+            if adapter is not None:
+                animator.load_adapter(adapter)
+            style = build_style(speaker, style_audio, style_motion, style_template, strength)
+            if stream_chunk_s is None:
+                animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
+                                             region_weights=region_weights, controls=controls)
+                vertices, done, latency = animation.vertices, animation.controls, None
+            else:
+                chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
+                vertices = np.concatenate(list(animator.stream(chunks, style)))
+                done, latency = None, StreamSettings().latency_s(stream_chunk_s, animator.fps)
+            written = write_outputs(vertices, animator.topology.faces, animator.fps, staging.path, audio, formats,
+                                    video)
+            report = AnimateReport(Path(out), len(vertices), animator.fps, written, latency, done)
+        staging.written = report.written
+    report.out, report.written = Path(out), staging.written
+    return report
+
+
+def check_style_options(speaker: str | None, style_audio, style_motion, strength: float) -> None:
+    """The style options' rules (see :func:`animate_to_folder`).
+
+    Raises:
+        PtalkerError: both a speaker and a clip, half a clip, a strength that is not a finite number
+            >= 0, or a strength without a style.
+    """
+    if speaker is not None and (style_audio or style_motion):
+        raise PtalkerError("give either --speaker or --style-audio/--style-motion, not both")
+    if bool(style_audio) != bool(style_motion):
+        raise PtalkerError("a reference clip needs both --style-audio (its speech) and --style-motion (its vertices)")
+    if not math.isfinite(strength) or strength < 0:
+        raise PtalkerError(f"--strength {strength}: expected a number >= 0 (0 neutral, 1 as referenced, "
+                           "above 1 exaggerated)")
+    if strength != 1.0 and speaker is None and not style_audio:
+        raise PtalkerError(f"--strength {strength:g}: scales a style, but none was given; add --speaker or "
+                           "--style-audio/--style-motion, or leave --strength out")
+
+
+def build_style(speaker: str | None, style_audio: str | os.PathLike | None, style_motion: str | os.PathLike | None,
+                style_template: str | os.PathLike | None, strength: float) -> Style | None:
+    """The :class:`Style` the options name (None: the neutral style); reference files are read and checked.
+
+    Raises:
+        PtalkerError: an unreadable or unusable reference file.
+    """
     if style_audio:
-        motion = load_npy(style_motion)
-        motion = motion.reshape(len(motion), -1, 3)  # (T, V*3) files as the field stores them
-        template = load_npy(style_template).reshape(-1, 3) if style_template else None
-        style = Style(reference_audio=load_audio(style_audio), reference_motion=motion,
-                      reference_template=template, strength=strength)
-    elif speaker is not None:
-        style = Style(speaker=speaker, strength=strength)
-    else:
-        style = None
-    if stream_chunk_s is None:
-        animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
-                                     region_weights=region_weights, controls=controls)
-        vertices, done, latency = animation.vertices, animation.controls, None
-    else:
-        chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
-        vertices = np.concatenate(list(animator.stream(chunks, style)))
-        done, latency = None, StreamSettings().latency_s(stream_chunk_s, animator.fps)
-    written = write_outputs(vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
-    return AnimateReport(Path(out), len(vertices), animator.fps, written, latency, done)
+        motion = to_vertex_sequence(load_npy(style_motion), None, str(style_motion))  # (T, V, 3)
+        template = None
+        if style_template:
+            template = load_npy(style_template).reshape(-1, 3)  # (V, 3)
+            check_coordinates(template, str(style_template))
+        return Style(reference_audio=load_audio(style_audio), reference_motion=motion,
+                     reference_template=template, strength=strength)
+    if speaker is not None:
+        return Style(speaker=speaker, strength=strength)
+    return None
 
 
 def _animate_by_rules(audio: str | os.PathLike, out: str | os.PathLike, formats, video: bool,
@@ -126,8 +161,6 @@ def _animate_by_rules(audio: str | os.PathLike, out: str | os.PathLike, formats,
     """``ptalker animate --rules``: the rule-based animator's vertices written as a model's are."""
     from ptalker.pipelines.rules import RuleAnimator
 
-    if video:
-        probe_ahead()
     animation = RuleAnimator().animate(audio, text=text)
     written = write_outputs(animation.vertices, animation.faces, animation.fps, out, audio, formats, video)
     return AnimateReport(Path(out), len(animation.vertices), animation.fps, written)

@@ -142,7 +142,7 @@ def test_animate_writes_flame_parameters(tiny_corpus, tmp_path):
     out = tmp_path / "a"
     assert main(["animate", str(wav), "--out", str(out), "--format", "flame", "npy", "--audio-only"]) == 0
     assert {p.name for p in out.iterdir()} == {"vertices.npy", "sequence.json", "animation_flame.npz",
-                                              "animation.npy"}
+                                              "animation.npy", "ptalker_output.json"}
     vertices = np.load(out / "vertices.npy")
     fit = load_flame_params(out / "animation_flame.npz")
     assert fit.frames == len(vertices) == 30 and fit.fps == 30.0

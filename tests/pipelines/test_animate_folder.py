@@ -37,7 +37,7 @@ def test_animate_cli(tiny_trained, tmp_path, capsys):
                  "--format", "glb", "pc2", "ply", "--video"]) == 0
     out = tmp_path / "d"
     assert {p.name for p in out.iterdir()} == {"vertices.npy", "sequence.json", "animation.glb", "animation.wav",
-                                              "animation.pc2", "ply", "preview.mp4"}
+                                              "animation.pc2", "ply", "preview.mp4", "ptalker_output.json"}
     assert read_glb(out / "animation.glb").vertices.shape == np.load(out / "vertices.npy").shape
     assert read_pc2(out / "animation.pc2").vertices.shape == np.load(out / "vertices.npy").shape
     assert main(["animate", wav, "--out", str(tmp_path / "b"), "--checkpoint", str(checkpoint), "--speaker", "S01",

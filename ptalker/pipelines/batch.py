@@ -1,0 +1,274 @@
+"""``ptalker batch``: animate many speech files with one model load, resumable and one bad file at a time.
+
+Each job (:mod:`ptalker.pipelines.batch_jobs`) is written as ``ptalker animate`` writes one
+animation (:mod:`ptalker.pipelines.outputs`), into ``OUT/.<name>.tmp-*`` first; that folder is
+renamed to ``OUT/<name>/`` when complete, and only then is the job's line appended to the ledger
+``OUT/batch_ledger.jsonl`` (one JSON object per attempt: name, status done/failed, error,
+seconds, outputs, key: a hash of the inputs' contents, the options and the checkpoint). A killed
+run therefore never leaves a folder a re-run takes for done: a re-run skips the jobs whose last
+ledger line is done with the same key and whose folder is there, and runs the others (failed
+ones are retried). ``OUT`` follows the output-folder rules (:mod:`ptalker.pipelines.output_folder`):
+one batch at a time (locked), and a folder with files ptalker did not write is refused unless
+``overwrite``. A job that fails is recorded and the run goes on. ``workers`` > 1 runs that many
+processes (multiprocessing, spawn), each loading the model once and using its share of the cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ptalker.audio.io import check_speech_length, load_audio
+from ptalker.errors import PtalkerError
+from ptalker.pipelines.animate_folder import build_style, check_style_options
+from ptalker.pipelines.batch_jobs import BatchJob, file_hash
+from ptalker.pipelines.output_folder import MANIFEST_FILE, FolderLock, check_out_path, read_manifest, write_manifest
+from ptalker.pipelines.outputs import write_outputs
+
+LEDGER_FILE = "batch_ledger.jsonl"
+TMP_INFIX = ".tmp-"
+"""Jobs are written into OUT/.<name>.tmp-<random> and renamed when complete."""
+
+
+@dataclass
+class JobResult:
+    """One attempt at a job, as the ledger records it."""
+
+    name: str
+    status: str
+    """done or failed."""
+    seconds: float
+    key: str
+    error: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    """Paths relative to OUT."""
+    staged: str | None = None
+    """The folder the job was written into (renamed to OUT/<name> by the run)."""
+    fatal: bool = False
+    """The model could not be loaded: the run stops."""
+
+    def ledger_line(self, audio: str) -> str:
+        return json.dumps({"name": self.name, "status": self.status, "error": self.error,
+                           "seconds": round(self.seconds, 3), "outputs": self.outputs, "key": self.key,
+                           "audio": audio, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
+@dataclass
+class BatchReport:
+    """What a batch run did (printed as one line)."""
+
+    out: Path
+    done: list[str]
+    skipped: list[str]
+    failed: dict[str, str]
+    """name -> error."""
+    seconds: float
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every job is done (now or before), 1 when some failed."""
+        return 1 if self.failed else 0
+
+    def __str__(self) -> str:
+        rate = len(self.done) / self.seconds if self.seconds > 0 else 0.0
+        failed = ""
+        if self.failed:
+            failed = f"; failed: {', '.join(sorted(self.failed))} (errors in {self.out / LEDGER_FILE})"
+        return (f"batch {self.out}: {len(self.done)} done ({rate:.2f} files/s), {len(self.skipped)} skipped "
+                f"(done before), {len(self.failed)} failed in {self.seconds:.1f} s{failed}")
+
+
+def read_ledger(out: Path) -> dict[str, dict]:
+    """The last ledger record of each job name (lines that do not parse, such as a line cut by a kill, are skipped)."""
+    last: dict[str, dict] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in (out / LEDGER_FILE).read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and isinstance(record.get("name"), str):
+                    last[record["name"]] = record
+    return last
+
+
+def append_ledger(out: Path, line: str) -> None:
+    """Append ``line`` to the ledger and flush it to disk (after a cut line, on a new line)."""
+    path = out / LEDGER_FILE
+    with open(path, "a+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell():
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(line.encode() + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def run_job(animator, job: BatchJob, key: str, staged: Path) -> JobResult:
+    """Animate ``job`` with ``animator`` into the folder ``staged``; errors make a failed result."""
+    start = time.perf_counter()
+    try:
+        if job.error is not None:
+            raise PtalkerError(job.error)
+        options = job.options
+        check_style_options(options.speaker, options.style_audio, options.style_motion, options.strength)
+        check_speech_length(load_audio(job.audio), job.audio)
+        style = build_style(options.speaker, options.style_audio, options.style_motion, options.style_template,
+                            options.strength)
+        text = job.text
+        if job.text_file is not None:
+            from ptalker.audio.phones import read_transcript
+
+            text = read_transcript(job.text_file)
+        animation = animator.animate(job.audio, style, text=text, controls=_controls(job))
+        written = write_outputs(animation.vertices, animator.topology.faces, animator.fps, staged, job.audio,
+                                options.formats, options.video)
+        names = sorted({Path(p).relative_to(staged).parts[0] for p in written})
+        write_manifest(staged, names, "batch", {"audio": job.audio, "key": key})
+        return JobResult(job.name, "done", time.perf_counter() - start, key,
+                         outputs=[f"{job.name}/{n}" for n in names], staged=str(staged))
+    except PtalkerError as err:
+        error = str(err)
+    except Exception as err:  # noqa: BLE001 - one file's unexpected failure must not stop the batch
+        error = f"internal error ({type(err).__name__}: {err}); please report it"
+    shutil.rmtree(staged, ignore_errors=True)
+    return JobResult(job.name, "failed", time.perf_counter() - start, key, error=error)
+
+
+def _controls(job: BatchJob) -> dict | None:
+    """The face controls of ``job`` (None: none asked for)."""
+    from ptalker.controls.spec import parse_control_options
+
+    o = job.options
+    if all(value is None for value in (o.pose, o.gaze, o.blink, o.emotion)):
+        return None
+    return parse_control_options(o.pose, o.gaze, o.blink, o.emotion, o.control_clip, o.control_seed)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(checkpoint: str | None, phones: bool, threads: int) -> None:
+    """A worker process's start: its share of the cores and its model (an error is kept for the first job)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        from ptalker.pipelines.animator import load_model
+
+        _WORKER["animator"] = load_model(checkpoint, phones=phones)
+    except PtalkerError as err:
+        _WORKER["error"] = str(err)
+
+
+def _work(task: tuple[BatchJob, str, str]) -> JobResult:
+    job, key, staged = task
+    if "error" in _WORKER:
+        return JobResult(job.name, "failed", 0.0, key, error=_WORKER["error"], fatal=True)
+    return run_job(_WORKER["animator"], job, key, Path(staged))
+
+
+def _results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool, workers: int) -> Iterator[JobResult]:
+    """Run ``tasks`` in this process (``workers`` 1) or in a pool of ``workers`` spawned processes."""
+    if workers == 1:
+        from ptalker.pipelines.animator import load_model
+
+        animator = load_model(checkpoint, phones=phones)
+        for job, key, staged in tasks:
+            yield run_job(animator, job, key, Path(staged))
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init_worker,
+                      initargs=(None if checkpoint is None else str(checkpoint), phones, threads)) as pool:
+        for result in pool.imap_unordered(_work, tasks):
+            if result.fatal:
+                pool.terminate()
+                raise PtalkerError(result.error)
+            yield result
+
+
+def _commit(out: Path, result: JobResult) -> None:
+    """Rename a done job's folder to OUT/<name> (replacing an older one whole)."""
+    target = out / result.name
+    aside = None
+    if target.exists():
+        aside = Path(tempfile.mkdtemp(dir=out, prefix=f".{result.name}.old-"))
+        os.replace(target, aside / result.name)
+    os.replace(result.staged, target)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _model_key(checkpoint, phones: bool) -> str:
+    """What identifies the model in a job's key: the checkpoint's content and the phone channel's use."""
+    from ptalker.pipelines.animator import DEFAULT_CHECKPOINT
+
+    path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    if not path.is_file():
+        raise PtalkerError(f"--checkpoint {path}: not found; give a checkpoint file from ptalker train, or leave "
+                           "--checkpoint out for the shipped model")
+    return f"{file_hash(path)}:phones={phones}"
+
+
+def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
+              phones: bool = True, workers: int = 1, overwrite: bool = False, progress: bool = True) -> BatchReport:
+    """Animate ``jobs`` into OUT/<name>/ (see the module doc) with the model in ``checkpoint``
+    (default: the shipped one; ``phones=False``: audio only) in ``workers`` processes.
+
+    Raises:
+        PtalkerError: ``out`` cannot be written (a file, another batch writing into it, files
+            ptalker did not write without ``overwrite``), or the model cannot be loaded.
+    """
+    from tqdm import tqdm
+
+    if workers < 1:
+        raise PtalkerError(f"--workers {workers}: expected a whole number >= 1")
+    model_key = _model_key(checkpoint, phones)
+    out = check_out_path(out, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with FolderLock(out):
+        check_out_path(out, overwrite)
+        if read_manifest(out) is None:
+            write_manifest(out, [], "batch", {})  # marks OUT as ptalker's before anything else is written
+        for stale in out.glob(f".*{TMP_INFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for stale in out.glob(".*.old-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        ledger = read_ledger(out)
+        tasks, skipped = [], []
+        for job in jobs:
+            key = job.key(model_key)
+            last = ledger.get(job.name, {})
+            if last.get("status") == "done" and last.get("key") == key and (out / job.name / MANIFEST_FILE).is_file():
+                skipped.append(job.name)
+            else:
+                tasks.append((job, key, tempfile.mkdtemp(dir=out, prefix=f".{job.name}{TMP_INFIX}")))
+        audio = {job.name: job.audio for job, _, _ in tasks}
+        done, failed = [], {}
+        bar = tqdm(total=len(tasks), unit="file", desc="batch", disable=not progress, smoothing=0.1)
+        try:
+            for result in _results(tasks, checkpoint, phones, min(workers, max(1, len(tasks)))) if tasks else ():
+                if result.status == "done":
+                    _commit(out, result)
+                    done.append(result.name)
+                else:
+                    failed[result.name] = result.error
+                    bar.write(f"ptalker: {result.name} failed: {result.error}", file=sys.stderr)
+                append_ledger(out, result.ledger_line(audio[result.name]))
+                bar.update()
+        finally:
+            bar.close()
+            for _, _, staged in tasks:
+                shutil.rmtree(staged, ignore_errors=True)
+    return BatchReport(out, done, skipped, failed, time.perf_counter() - start)
