@@ -1,6 +1,6 @@
 """How much faster is ``ptalker batch`` than a shell loop of ``ptalker animate``? Files per second.
 
-    python benchmarks/batch.py [--files 20] [--workers 1 2] [--results DIR]
+    python benchmarks/batch.py [--files 20] [--workers 1 2] [--ray] [--results DIR]
 
 Takes the first N speech files of the benchmark corpus (data/synth_benchmark/wav: espeak-ng
 sentences of 2.4-4.6 s; make them with ``make corpus``) and animates them with the shipped model
@@ -12,6 +12,9 @@ and the default options (phones by recognition, OBJ frames), three ways, each in
 
 Wall-clock time of the whole command(s), files per second, and each's speed-up over the loop.
 Written to RESULTS/batch.json and batch.md, with the CPU count and load average.
+
+With ``--ray``: ``batch --ray --workers W`` (a local Ray instance started by the command, W actors)
+against ``batch --workers 1``, written to RESULTS/batch_ray.json and batch_ray.md.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ def main() -> None:
     parser = argument_parser(__doc__, results=True)
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--ray", action="store_true", help="time batch --ray (local Ray) instead of the loop")
     args = parser.parse_args()
+    results_name = "batch_ray" if args.ray else "batch"
     files = sorted(CORPUS_WAV.glob("*.wav"))[: args.files]
     if len(files) < args.files:
         sys.exit(f"{CORPUS_WAV}: {len(files)} wav files, {args.files} wanted; run 'make corpus' first")
@@ -56,11 +61,17 @@ def main() -> None:
         folder.mkdir()
         for f in files:
             shutil.copy(f, folder / f.name)
-        runs = {"loop": [[*PTALKER, "animate", str(f), "--out", str(Path(tmp) / "loop" / f.stem)] for f in files]}
+        if args.ray:
+            runs = {"batch --workers 1": [[*PTALKER, "batch", str(folder), "--out", str(Path(tmp) / "local"),
+                                           "--quiet"]]}
+        else:
+            runs = {"loop": [[*PTALKER, "animate", str(f), "--out", str(Path(tmp) / "loop" / f.stem)] for f in files]}
+        ray = ["--ray"] if args.ray else []
+        label = "batch --ray" if args.ray else "batch"
         for workers in args.workers:
-            runs[f"batch --workers {workers}"] = [[*PTALKER, "batch", str(folder), "--out",
-                                                   str(Path(tmp) / f"batch{workers}"), "--workers", str(workers),
-                                                   "--quiet"]]
+            runs[f"{label} --workers {workers}"] = [[*PTALKER, "batch", str(folder), "--out",
+                                                     str(Path(tmp) / f"batch{workers}"), "--workers", str(workers),
+                                                     "--quiet", *ray]]
         for name, commands in runs.items():
             seconds = _timed(commands)
             rows.append({"run": name, "files": len(files), "seconds": round(seconds, 2),
@@ -71,17 +82,18 @@ def main() -> None:
             assert sum(json.loads(line)["status"] == "done" for line in ledger) == len(files)
     loop = rows[0]["files_per_s"]
     for row in rows:
-        row["speedup_vs_loop"] = round(row["files_per_s"] / loop, 2)
+        row["speedup_vs_first"] = round(row["files_per_s"] / loop, 2)
     result = {"files": len(files), "speech_s": round(speech_s, 1), "source": str(CORPUS_WAV.relative_to(ROOT)),
               "options": "shipped checkpoint, phones by recognition, --format obj (the defaults)",
               "cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "runs": rows}
-    table = markdown_table(["run", "files", "seconds", "files/s", "vs loop"],
+    table = markdown_table(["run", "files", "seconds", "files/s", f"vs {rows[0]['run']}"],
                            [[r["run"], r["files"], f"{r['seconds']:.1f}", f"{r['files_per_s']:.2f}",
-                             f"{r['speedup_vs_loop']:.1f}x"] for r in rows])
-    text = (f"# ptalker batch vs a shell loop of ptalker animate\n\n{len(files)} files, {speech_s:.0f} s of speech "
+                             f"{r['speedup_vs_first']:.1f}x"] for r in rows])
+    title = "ptalker batch on local Ray" if args.ray else "ptalker batch vs a shell loop of ptalker animate"
+    text = (f"# {title}\n\n{len(files)} files, {speech_s:.0f} s of speech "
             f"({result['source']}), {result['options']}; {os.cpu_count()} CPUs, load average "
             f"{result['load_average'][0]:.2f} at the end.\n\n{table}\n")
-    save_results(args.results, "batch", result, text)
+    save_results(args.results, results_name, result, text)
     print(table)
 
 

@@ -117,7 +117,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                            emotion=args.emotion, control_clip=args.control_clip, control_seed=args.control_seed)
     report = run_batch(read_jobs(args.input, options), args.out, checkpoint=args.checkpoint,
                        phones=not args.audio_only, workers=args.workers, overwrite=args.overwrite,
-                       progress=not args.quiet)
+                       progress=not args.quiet, ray_address=args.ray)
     print(report)
     return report.exit_status
 
@@ -492,7 +492,12 @@ def _add_batch(commands) -> None:
                        help="folder for OUT/<name>/ (as ptalker animate writes) and batch_ledger.jsonl")
     batch.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
     batch.add_argument("--workers", type=number("--workers", 1, 64, integer=True), default=1,
-                       help="processes, each loading the model once and using its share of the cores")
+                       help="processes, each loading the model once and using its share of the cores (with "
+                            "--ray: actors)")
+    batch.add_argument("--ray", default=None, nargs="?", const="local", metavar="ADDRESS",
+                       help="run on Ray (pip install 'ptalker[cluster]'): 'local' (the default when no address is "
+                            "given) starts Ray on this machine, or an existing cluster's address (auto, "
+                            "ray://head:10001) whose nodes share the output folder")
     batch.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
     batch.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
     batch.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
@@ -596,7 +601,8 @@ def _add_render_and_export(commands) -> None:
                         help="face: skin, lips, dark mouth, eyes with iris and pupil (default on the head model's "
                              "mesh); clay: one plain material (default on other meshes)")
     render.add_argument("--framing", default=None, choices=("face", "head"),
-                        help="face: eyes to chin, so the mouth is large (the face look's default); head: the whole mesh")
+                        help="face: eyes to chin, so the mouth is large (the face look's default); "
+                             "head: the whole mesh")
     export = _subcommand(commands, "export", _cmd_export, f"a vertex sequence -> {' / '.join(FORMATS)}")
     export.add_argument("seq", type=Path, help=SEQUENCE_HELP)
     export.add_argument("--format", default=None, choices=(*FORMATS, ARKIT_FORMAT),

@@ -177,8 +177,15 @@ def _work(task: tuple[BatchJob, str, str]) -> JobResult:
     return run_job(_WORKER["animator"], job, key, Path(staged))
 
 
-def _results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool, workers: int) -> Iterator[JobResult]:
-    """Run ``tasks`` in this process (``workers`` 1) or in a pool of ``workers`` spawned processes."""
+def _results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool, workers: int,
+             ray_address: str | None = None) -> Iterator[JobResult]:
+    """Run ``tasks`` on a Ray cluster (``ray_address``: :mod:`ptalker.pipelines.batch_ray`), in this
+    process (``workers`` 1) or in a pool of ``workers`` spawned processes."""
+    if ray_address is not None:
+        from ptalker.pipelines.batch_ray import ray_results
+
+        yield from ray_results(tasks, checkpoint, phones, workers, ray_address)
+        return
     if workers == 1:
         from ptalker.pipelines.animator import load_model
 
@@ -221,9 +228,11 @@ def _model_key(checkpoint, phones: bool) -> str:
 
 
 def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
-              phones: bool = True, workers: int = 1, overwrite: bool = False, progress: bool = True) -> BatchReport:
+              phones: bool = True, workers: int = 1, overwrite: bool = False, progress: bool = True,
+              ray_address: str | None = None) -> BatchReport:
     """Animate ``jobs`` into OUT/<name>/ (see the module doc) with the model in ``checkpoint``
-    (default: the shipped one; ``phones=False``: audio only) in ``workers`` processes.
+    (default: the shipped one; ``phones=False``: audio only) in ``workers`` processes, or in
+    ``workers`` actors of the Ray cluster at ``ray_address`` ('local' starts one here).
 
     Raises:
         PtalkerError: ``out`` cannot be written (a file, another batch writing into it, files
@@ -258,7 +267,8 @@ def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os
         done, failed = [], {}
         bar = tqdm(total=len(tasks), unit="file", desc="batch", disable=not progress, smoothing=0.1)
         try:
-            for result in _results(tasks, checkpoint, phones, min(workers, max(1, len(tasks)))) if tasks else ():
+            for result in _results(tasks, checkpoint, phones, min(workers, max(1, len(tasks))),
+                                   ray_address) if tasks else ():
                 if result.status == "done":
                     _commit(out, result)
                     done.append(result.name)

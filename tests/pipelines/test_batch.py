@@ -144,3 +144,17 @@ def test_workers_give_the_same_outputs(tiny_trained, tiny_corpus, tmp_path):
         np.testing.assert_allclose(np.load(tmp_path / "two" / f"a_{i}" / "vertices.npy"),
                                    np.load(tmp_path / "one" / f"a_{i}" / "vertices.npy"), atol=1e-5)
     _agrees(tmp_path / "two", [f"a_{i}" for i in range(3)])
+
+
+def test_batch_on_a_local_ray_cluster(tiny_trained, tiny_corpus, tmp_path):
+    """``--ray`` runs the same jobs through Ray Data actors; the vertices equal a local run's and
+    the ledger and folders agree (Ray is the optional 'cluster' extra, installed with 'dev')."""
+    pytest.importorskip("ray")
+    speech = _speech(tiny_corpus, tmp_path / "speech", count=2)
+    common = [str(speech), "--checkpoint", str(tiny_trained.checkpoint), "--audio-only", "--format", "npy", "--quiet"]
+    assert main(["batch", *common, "--out", str(tmp_path / "local")]) == 0
+    assert main(["batch", *common, "--out", str(tmp_path / "ray"), "--ray", "--workers", "1"]) == 0
+    _agrees(tmp_path / "ray", ["a_0", "a_1"])
+    for name in ("a_0", "a_1"):
+        np.testing.assert_allclose(np.load(tmp_path / "ray" / name / "vertices.npy"),
+                                   np.load(tmp_path / "local" / name / "vertices.npy"), atol=1e-5)
