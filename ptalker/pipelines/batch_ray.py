@@ -3,7 +3,7 @@
 
 The jobs become a Ray Data dataset; ``map_batches`` runs them through a pool of ``workers``
 actors, each of which loads the model once (:class:`AnimateActor`) and writes its jobs' staged
-folders as a local worker process does (:func:`ptalker.pipelines.batch.run_job`). The driver
+folders as a local worker process does (:func:`ptalker.pipelines.batch_run.run_job`). The driver
 (``ptalker batch`` itself) renames the folders and writes the ledger, so resuming works as for
 local runs. ADDRESS ``local`` starts a Ray instance on this machine for the run (and stops it);
 anything else (``auto``, ``ray://head:10001``) joins an existing cluster, whose nodes must see
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ptalker.errors import PtalkerError
 from ptalker.pipelines.batch_jobs import BatchJob
+from ptalker.pipelines.batch_run import JobResult, run_job
 
 LOCAL = "local"
 
@@ -35,8 +36,6 @@ class AnimateActor:
         self.animator = load_model(checkpoint, phones=phones)
 
     def __call__(self, batch: dict) -> dict:
-        from ptalker.pipelines.batch import run_job
-
         results = [run_job(self.animator, job, key, Path(staged))
                    for job, key, staged in zip(batch["job"], batch["key"], batch["staged"])]
         return {"result": [dataclasses.asdict(result) for result in results]}
@@ -63,9 +62,7 @@ def _connect(address: str, workers: int, threads: int):
 def ray_results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool, workers: int,
                 address: str) -> Iterator:
     """Run ``tasks`` (job, key, staged folder) on ``workers`` actors of the Ray cluster at
-    ``address``; yields :class:`ptalker.pipelines.batch.JobResult` as they finish."""
-    from ptalker.pipelines.batch import JobResult
-
+    ``address``; yields :class:`JobResult` as they finish."""
     threads = max(1, (os.cpu_count() or 1) // workers) if address == LOCAL else 1
     ray = _connect(address, workers, threads)
     try:

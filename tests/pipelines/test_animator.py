@@ -123,4 +123,4 @@ def test_stream_with_a_trained_checkpoint(tiny_trained, animator, tmp_path, caps
     assert animate_folder.animate_to_folder(wav, tmp_path / "o", checkpoint=checkpoint, formats=["npy"]).latency_s is None
     assert main(["animate", str(wav), "--out", str(tmp_path / "c"), "--checkpoint", str(checkpoint),
                  "--stream", "--chunk-ms", "0"]) == 2
-    assert "must be positive" in capsys.readouterr().err
+    assert "--chunk-ms 0: expected a number >= 10" in capsys.readouterr().err
