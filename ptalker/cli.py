@@ -101,7 +101,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
                             stream_chunk_s=args.chunk_ms / 1000 if args.stream else None,
                             text=_transcript(args), phones=not args.audio_only, rules=args.rules,
                             sampler=args.sampler, settings=_sampler_settings(args), adapter=args.adapter,
-                            region_weights=parse_region_options(args.region), controls=controls,
+                            region_weights=parse_region_options(args.region), controls=controls, encoder=args.encoder,
                             overwrite=args.overwrite))
 
 
@@ -158,6 +158,13 @@ def _cmd_render(args: argparse.Namespace) -> None:
 
     print(render_file(args.seq, args.out, audio=args.audio, compare=args.compare, fps=args.fps, faces=args.faces,
                       backend=args.backend, size=args.size, look=args.look, framing=args.framing))
+
+
+def _cmd_export_model(args: argparse.Namespace) -> None:
+    from ptalker.pipelines.onnx_export import export_model
+
+    print(export_model(args.out, checkpoint=args.checkpoint, fmt=args.format, check=not args.no_check,
+                       opset=args.opset))
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
@@ -427,6 +434,10 @@ def _add_train_and_animate(commands) -> None:
                          help="write into an existing folder that holds files ptalker did not write (files of the "
                               "same names are replaced; default: such a folder is refused)")
     animate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
+    animate.add_argument("--encoder", default="float", choices=("float", "int8", "onnx", "onnx-int8"),
+                         help="speech encoder path (CPU only): float as trained; int8: int8 weights (torch); "
+                              "onnx: ONNX Runtime; onnx-int8: ONNX Runtime with int8 matrix products (exported once "
+                              "into $PTALKER_CACHE/onnx)")
     animate.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
     animate.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
     animate.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
@@ -603,6 +614,19 @@ def _add_render_and_export(commands) -> None:
     render.add_argument("--framing", default=None, choices=("face", "head"),
                         help="face: eyes to chin, so the mouth is large (the face look's default); "
                              "head: the whole mesh")
+    export_model = _subcommand(commands, "export-model", _cmd_export_model,
+                               "a trained PTalker as one ONNX graph for engines (Unity Sentis, Unreal NNE)")
+    export_model.add_argument("--format", default="onnx", choices=("onnx",), help="model format")
+    export_model.add_argument("--out", type=Path, required=True,
+                              help="the .onnx file to write; OUT.json (sidecar), STEM_template.npy and "
+                                   "STEM_faces.npy are written beside it")
+    export_model.add_argument("--checkpoint", type=Path, default=None,
+                              help="trained PTalker, or a flow checkpoint whose PTalker is exported "
+                                   "(default: the shipped one)")
+    export_model.add_argument("--opset", type=number("--opset", 14, 20, integer=True), default=17,
+                              help="ONNX opset, 14-20 (15 for Unity Sentis up to 2.5)")
+    export_model.add_argument("--no-check", action="store_true",
+                              help="do not run the written model in ONNX Runtime against torch")
     export = _subcommand(commands, "export", _cmd_export, f"a vertex sequence -> {' / '.join(FORMATS)}")
     export.add_argument("seq", type=Path, help=SEQUENCE_HELP)
     export.add_argument("--format", default=None, choices=(*FORMATS, ARKIT_FORMAT),

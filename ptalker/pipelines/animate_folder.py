@@ -60,7 +60,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
                       settings: SamplerSettings | None = None,
                       adapter: str | os.PathLike | None = None,
                       region_weights: dict[str, dict[str, float]] | None = None,
-                      controls: dict | None = None, overwrite: bool = False) -> AnimateReport:
+                      controls: dict | None = None, overwrite: bool = False, encoder: str = "float") -> AnimateReport:
     """``ptalker animate``: animate ``audio`` and write vertices.npy, the ``formats`` and, with
     ``video``, a preview MP4 into ``out`` (see :mod:`ptalker.pipelines.outputs`), following the
     output-folder rules of :mod:`ptalker.pipelines.output_folder` (locked, written whole, a folder
@@ -72,7 +72,8 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
     ``sampler``, ``settings`` and ``adapter``: the flow sampler of a flow checkpoint
     (:meth:`Animator.animate`, :meth:`Animator.load_adapter`); ``region_weights``: the flow
     sampler's per-region balance of audio and style (:mod:`ptalker.pipelines.region_balance`);
-    ``controls``: head pose, gaze, blinks and emotion (:mod:`ptalker.controls.spec`)."""
+    ``controls``: head pose, gaze, blinks and emotion (:mod:`ptalker.controls.spec`); ``encoder``:
+    the speech encoder's path, float, int8, onnx or onnx-int8 (:mod:`ptalker.pipelines.fast_encoder`)."""
     check_style_options(speaker, style_audio, style_motion, strength)
     if rules:
         chosen = [flag for flag, given in (("--checkpoint", checkpoint), ("--speaker", speaker),
@@ -97,7 +98,7 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
         if rules:
             report = _animate_by_rules(audio, staging.path, formats, video, text)
         else:
-            animator = load_model(checkpoint, phones=phones)
+            animator = load_model(checkpoint, phones=phones, encoder=encoder)
             if adapter is not None:
                 animator.load_adapter(adapter)
             style = build_style(speaker, style_audio, style_motion, style_template, strength)

@@ -50,6 +50,7 @@ from ptalker.models.flow_talker import FlowPrompt
 from ptalker.pipelines.blink_moments import blink_probability
 from ptalker.pipelines.checkpoint import load_checkpoint, load_state, network_from_config
 from ptalker.pipelines.decoding import decode_offsets
+from ptalker.pipelines.fast_encoder import use_encoder
 from ptalker.pipelines.flow_sampling import SamplerSettings, clip_prompt, generate_offsets
 from ptalker.pipelines.region_balance import check_region_weights, compose_regions, is_neutral, sample_regions
 from ptalker.pipelines.streaming import FrameStream, StreamSettings
@@ -384,15 +385,18 @@ def window_spans(num_frames: int) -> list[tuple[int, int]]:
             for start in range(0, max(num_frames - OVERLAP_FRAMES, 1), step)]
 
 
-def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu", phones: bool = True) -> Animator:
+def load_model(checkpoint: str | os.PathLike | None = None, device: str = "cpu", phones: bool = True,
+               encoder: str = "float") -> Animator:
     """The network in ``checkpoint`` (default: the shipped one) on the mesh it was trained on;
     ``phones=False`` runs a checkpoint with a phonetic channel on the audio alone. The flow
-    sampler runs on the CPU."""
+    sampler runs on the CPU. ``encoder``: the speech encoder's path, 'float', 'int8', 'onnx' or
+    'onnx-int8' (:mod:`ptalker.pipelines.fast_encoder`; all but 'float' on the CPU only)."""
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     data = load_checkpoint(path)
     topology = Topology.from_checkpoint(data["topology"], str(path))
     model = network_from_config(data["config"], topology, str(path))
     load_state(model, data)
+    use_encoder(model.content_model if model.architecture == "flow" else model, encoder, device)
     if model.architecture == "flow":
         return Animator(model.content_model.to(device), data, topology, torch.device(device), phones, model.eval())
     return Animator(model.to(device), data, topology, torch.device(device), phones)
