@@ -203,8 +203,8 @@ def test_animate_stream_cli(animator, speech, tmp_path, capsys, monkeypatch):
     from ptalker.cli import main
     from ptalker.pipelines import animate_folder
 
-    def cached(checkpoint=None, phones=True):
-        assert checkpoint is None
+    def cached(checkpoint=None, phones=True, encoder="float"):
+        assert checkpoint is None and encoder == "float"
         return animator
 
     monkeypatch.setattr(animate_folder, "load_model", cached)  # the shipped checkpoint, loaded once
