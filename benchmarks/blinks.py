@@ -24,7 +24,7 @@ from scipy.stats import mannwhitneyu
 
 from ptalker.audio.io import load_audio
 from ptalker.controls import procedural
-from ptalker.controls.compose import _blink_moments, speech_envelope
+from ptalker.controls.compose import blink_moments, speech_envelope
 from ptalker.data.layout import list_sequences, wav_path
 from ptalker.data.synth.corpus import load_speakers
 from ptalker.flame.flame_model import FlameModel
@@ -56,7 +56,7 @@ def evaluate(root: Path, split: str) -> dict:
             continue
         rate = len(true_starts) / (len(shut) / FPS) * 60.0
         envelope = speech_envelope(audio, FPS, len(shut))
-        moments = {"model": _blink_moments(p, envelope, FPS), "pauses": _blink_moments(None, envelope, FPS),
+        moments = {"model": blink_moments(p, envelope, FPS), "pauses": blink_moments(None, envelope, FPS),
                    "random": []}
         for source, where in moments.items():
             placed = procedural.blink_times(len(shut) / FPS, rate, np.random.default_rng([index, 7]), where)

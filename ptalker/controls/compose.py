@@ -83,7 +83,7 @@ def _clip(controls: Controls, rig: FaceRig, template: np.ndarray) -> Factors:
     return clip_factors(clip, rig, reference)
 
 
-def _blink_moments(shut: np.ndarray | None, envelope: np.ndarray, fps: float) -> list[tuple[float, float]]:
+def blink_moments(shut: np.ndarray | None, envelope: np.ndarray, fps: float) -> list[tuple[float, float]]:
     """Where blinks should fall: the frames a learned model finds likely (``shut`` (T,)
     probabilities of shut lids), else the pauses."""
     if shut is None:
@@ -120,7 +120,7 @@ def apply_controls(frames: np.ndarray, audio: np.ndarray, fps: float, controls: 
         out = rig.add_blinks(out, _stretch(factors.blink, num_frames))
     elif controls.blink is not None:
         rng = np.random.default_rng([controls.seed, STREAMS["blink"]])
-        starts = procedural.blink_times(num_frames / fps, controls.blink, rng, _blink_moments(shut, envelope, fps))
+        starts = procedural.blink_times(num_frames / fps, controls.blink, rng, blink_moments(shut, envelope, fps))
         out = rig.add_blinks(out, procedural.blink_curve(np.arange(num_frames) / fps, starts))
         report.blinks = len(starts)
 
