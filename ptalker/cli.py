@@ -117,7 +117,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                            emotion=args.emotion, control_clip=args.control_clip, control_seed=args.control_seed)
     report = run_batch(read_jobs(args.input, options), args.out, checkpoint=args.checkpoint,
                        phones=not args.audio_only, workers=args.workers, overwrite=args.overwrite,
-                       progress=not args.quiet, ray_address=args.ray)
+                       progress=not args.quiet, ray_address=args.ray, encoder=args.encoder)
     print(report)
     return report.exit_status
 
@@ -505,6 +505,8 @@ def _add_batch(commands) -> None:
     batch.add_argument("--workers", type=number("--workers", 1, 64, integer=True), default=1,
                        help="processes, each loading the model once and using its share of the cores (with "
                             "--ray: actors)")
+    batch.add_argument("--encoder", default="float", choices=("float", "int8", "onnx", "onnx-int8"),
+                       help="speech encoder path (CPU only), as for ptalker animate")
     batch.add_argument("--ray", default=None, nargs="?", const="local", metavar="ADDRESS",
                        help="run on Ray (pip install 'ptalker[cluster]'): 'local' (the default when no address is "
                             "given) starts Ray on this machine, or an existing cluster's address (auto, "

@@ -91,7 +91,7 @@ def append_ledger(out: Path, line: str) -> None:
 _WORKER: dict = {}
 
 
-def _init_worker(checkpoint: str | None, phones: bool, threads: int) -> None:
+def _init_worker(checkpoint: str | None, options: dict, threads: int) -> None:
     """A worker process's start: its share of the cores and its model (an error is kept for the first job)."""
     import torch
 
@@ -99,7 +99,7 @@ def _init_worker(checkpoint: str | None, phones: bool, threads: int) -> None:
     try:
         from ptalker.pipelines.animator import load_model
 
-        _WORKER["animator"] = load_model(checkpoint, phones=phones)
+        _WORKER["animator"] = load_model(checkpoint, **options)
     except PtalkerError as err:
         _WORKER["error"] = str(err)
 
@@ -111,26 +111,27 @@ def _work(task: tuple[BatchJob, str, str]) -> JobResult:
     return run_job(_WORKER["animator"], job, key, Path(staged))
 
 
-def _results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool, workers: int,
+def _results(tasks: list[tuple[BatchJob, str, str]], checkpoint, options: dict, workers: int,
              ray_address: str | None = None) -> Iterator[JobResult]:
     """Run ``tasks`` on a Ray cluster (``ray_address``: :mod:`ptalker.pipelines.batch_ray`), in this
-    process (``workers`` 1) or in a pool of ``workers`` spawned processes."""
+    process (``workers`` 1) or in a pool of ``workers`` spawned processes; ``options``: the
+    keyword arguments of :func:`ptalker.pipelines.animator.load_model` (phones, encoder)."""
     if ray_address is not None:
         from ptalker.pipelines.batch_ray import ray_results
 
-        yield from ray_results(tasks, checkpoint, phones, workers, ray_address)
+        yield from ray_results(tasks, checkpoint, options, workers, ray_address)
         return
     if workers == 1:
         from ptalker.pipelines.animator import load_model
 
-        animator = load_model(checkpoint, phones=phones)
+        animator = load_model(checkpoint, **options)
         for job, key, staged in tasks:
             yield run_job(animator, job, key, Path(staged))
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_init_worker,
-                      initargs=(None if checkpoint is None else str(checkpoint), phones, threads)) as pool:
+                      initargs=(None if checkpoint is None else str(checkpoint), options, threads)) as pool:
         for result in pool.imap_unordered(_work, tasks):
             if result.fatal:
                 pool.terminate()
@@ -150,23 +151,25 @@ def _commit(out: Path, result: JobResult) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _model_key(checkpoint, phones: bool) -> str:
-    """What identifies the model in a job's key: the checkpoint's content and the phone channel's use."""
+def _model_key(checkpoint, phones: bool, encoder: str) -> str:
+    """What identifies the model in a job's key: the checkpoint's content, the phone channel's use
+    and the speech encoder's path."""
     from ptalker.pipelines.animator import DEFAULT_CHECKPOINT
 
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     if not path.is_file():
         raise PtalkerError(f"--checkpoint {path}: not found; give a checkpoint file from ptalker train, or leave "
                            "--checkpoint out for the shipped model")
-    return f"{file_hash(path)}:phones={phones}"
+    return f"{file_hash(path)}:phones={phones}" + ("" if encoder == "float" else f":encoder={encoder}")
 
 
 def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
               phones: bool = True, workers: int = 1, overwrite: bool = False, progress: bool = True,
-              ray_address: str | None = None) -> BatchReport:
+              ray_address: str | None = None, encoder: str = "float") -> BatchReport:
     """Animate ``jobs`` into OUT/<name>/ (see the module doc) with the model in ``checkpoint``
-    (default: the shipped one; ``phones=False``: audio only) in ``workers`` processes, or in
-    ``workers`` actors of the Ray cluster at ``ray_address`` ('local' starts one here).
+    (default: the shipped one; ``phones=False``: audio only; ``encoder``: the speech encoder's
+    path, :mod:`ptalker.pipelines.fast_encoder`) in ``workers`` processes, or in ``workers``
+    actors of the Ray cluster at ``ray_address`` ('local' starts one here).
 
     Raises:
         PtalkerError: ``out`` cannot be written (a file, another batch writing into it, files
@@ -176,7 +179,7 @@ def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os
 
     if workers < 1:
         raise PtalkerError(f"--workers {workers}: expected a whole number >= 1")
-    model_key = _model_key(checkpoint, phones)
+    model_key = _model_key(checkpoint, phones, encoder)
     out = check_out_path(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -201,7 +204,8 @@ def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os
         done, failed = [], {}
         bar = tqdm(total=len(tasks), unit="file", desc="batch", disable=not progress, smoothing=0.1)
         try:
-            for result in _results(tasks, checkpoint, phones, min(workers, max(1, len(tasks))),
+            for result in _results(tasks, checkpoint, {"phones": phones, "encoder": encoder},
+                                   min(workers, max(1, len(tasks))),
                                    ray_address) if tasks else ():
                 if result.status == "done":
                     _commit(out, result)

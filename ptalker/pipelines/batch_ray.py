@@ -27,13 +27,13 @@ LOCAL = "local"
 class AnimateActor:
     """A Ray actor holding one model; called with a batch of jobs, returns their results."""
 
-    def __init__(self, checkpoint: str | None, phones: bool, threads: int) -> None:
+    def __init__(self, checkpoint: str | None, options: dict, threads: int) -> None:
         import torch
 
         from ptalker.pipelines.animator import load_model
 
         torch.set_num_threads(threads)
-        self.animator = load_model(checkpoint, phones=phones)
+        self.animator = load_model(checkpoint, **options)
 
     def __call__(self, batch: dict) -> dict:
         results = [run_job(self.animator, job, key, Path(staged))
@@ -59,7 +59,7 @@ def _connect(address: str, workers: int, threads: int):
     return ray
 
 
-def ray_results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool, workers: int,
+def ray_results(tasks: list[tuple[BatchJob, str, str]], checkpoint, options: dict, workers: int,
                 address: str) -> Iterator:
     """Run ``tasks`` (job, key, staged folder) on ``workers`` actors of the Ray cluster at
     ``address``; yields :class:`JobResult` as they finish."""
@@ -69,7 +69,7 @@ def ray_results(tasks: list[tuple[BatchJob, str, str]], checkpoint, phones: bool
         items = [{"job": job, "key": key, "staged": staged} for job, key, staged in tasks]
         dataset = ray.data.from_items(items).map_batches(
             AnimateActor, batch_size=1, concurrency=workers, num_cpus=threads,
-            fn_constructor_kwargs={"checkpoint": None if checkpoint is None else str(checkpoint), "phones": phones,
+            fn_constructor_kwargs={"checkpoint": None if checkpoint is None else str(checkpoint), "options": options,
                                    "threads": threads})
         for row in dataset.iter_rows():
             yield JobResult(**row["result"])

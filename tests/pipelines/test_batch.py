@@ -158,3 +158,17 @@ def test_batch_on_a_local_ray_cluster(tiny_trained, tiny_corpus, tmp_path):
     for name in ("a_0", "a_1"):
         np.testing.assert_allclose(np.load(tmp_path / "ray" / name / "vertices.npy"),
                                    np.load(tmp_path / "local" / name / "vertices.npy"), atol=1e-5)
+
+
+def test_batch_with_another_encoder_is_another_job(tiny_trained, tiny_corpus, tmp_path):
+    """``--encoder`` reaches the model, and a finished file is redone when the encoder changes."""
+    speech = _speech(tiny_corpus, tmp_path / "speech", count=1)
+    out = tmp_path / "out"
+    common = [str(speech), "--out", str(out), "--checkpoint", str(tiny_trained.checkpoint), "--audio-only",
+              "--format", "npy", "--quiet"]
+    assert main(["batch", *common]) == 0
+    assert main(["batch", *common, "--encoder", "int8"]) == 0
+    keys = [r["key"] for r in _ledger(out)]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert main(["batch", *common, "--encoder", "int8"]) == 0
+    assert len(_ledger(out)) == 2  # done with the same encoder: skipped
