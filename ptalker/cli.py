@@ -150,7 +150,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
                          source_audio=getattr(args, "source_audio", None), speaker=getattr(args, "speaker", None),
                          template=args.template, retime=getattr(args, "retime", "stretch"), regions=args.region,
                          checkpoint=args.checkpoint, formats=args.format, video=args.video, text=_transcript(args),
-                         settings=_sampler_settings(args)))
+                         settings=_sampler_settings(args), overwrite=args.overwrite))
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
@@ -561,6 +561,9 @@ def _edit_options(parser: argparse.ArgumentParser, performance: bool) -> None:
         parser.add_argument("performance", type=Path,
                             help="the vertex sequence to edit (.npy (T, V, 3) or .npz) of the checkpoint's mesh")
     parser.add_argument("--out", type=Path, required=True, help="folder for vertices.npy and obj/")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an existing folder that holds files ptalker did not write (files of the "
+                             "same names are replaced; default: such a folder is refused)")
     parser.add_argument("--template", type=Path, default=None,
                         help="the person's neutral mesh .npy (default: the per-vertex median of the performance)")
     _region_option(parser)

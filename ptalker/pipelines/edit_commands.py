@@ -29,6 +29,7 @@ from ptalker.pipelines import editing
 from ptalker.pipelines.animator import FLOW_CHECKPOINT, Animation, Animator, Style, load_model
 from ptalker.pipelines.editing import Key
 from ptalker.pipelines.flow_sampling import SamplerSettings
+from ptalker.pipelines.output_folder import check_out_path, output_folder
 from ptalker.pipelines.outputs import write_outputs
 from ptalker.pipelines.region_balance import REGION_ALIASES, parse_region_options
 from ptalker.render.gl_platform import probe_ahead
@@ -158,29 +159,34 @@ def edit_to_folder(action: str, audio: str | os.PathLike, out: str | os.PathLike
                    retime: str = "stretch", regions: list[str] | None = None,
                    checkpoint: str | os.PathLike | None = None, formats: tuple[str, ...] | list[str] = ("obj",),
                    video: bool = False, text: str | None = None,
-                   settings: SamplerSettings | None = None) -> EditReport:
+                   settings: SamplerSettings | None = None, overwrite: bool = False) -> EditReport:
     """Run the edit ``action`` ('redub', 'infill' or 'keys') and write its outputs into ``out``.
     ``performance``: the sequence to edit (redub, infill); ``span``: 'START:END' seconds (infill);
     ``keys``: 't=SECONDS:FILE.npy[:REGION]' (keys); ``regions``: 'REGION:audio=A,style=S'
-    balances; the rest as :mod:`ptalker.edit` takes them."""
+    balances; ``out`` follows the output-folder rules (:mod:`ptalker.pipelines.output_folder`:
+    locked, written whole, a folder with files ptalker did not write refused without
+    ``overwrite``); the rest as :mod:`ptalker.edit` takes them."""
     if action not in ACTIONS:
         raise PtalkerError(f"edit {action}: choose one of {', '.join(ACTIONS)}")
     if action != "keys" and performance is None:
         raise PtalkerError(f"edit {action}: give the performance to edit (a .npy/.npz vertex sequence)")
     weights = parse_region_options(regions)
+    if action == "infill" and span is None:
+        raise PtalkerError("edit infill: give the span to regenerate, e.g. --span 2.0:3.5")
+    if action == "keys" and not keys:
+        raise PtalkerError("edit keys: give at least one --key t=SECONDS:FILE.npy")
+    check_out_path(out, overwrite)
     if video:
         probe_ahead()
-    model = load_model(checkpoint or FLOW_CHECKPOINT)
-    common = {"template": template, "region_weights": weights, "settings": settings, "text": text, "model": model}
-    if action == "redub":
-        result = redub(performance, audio, source_audio=source_audio, style=speaker, retime=retime, **common)
-    elif action == "infill":
-        if span is None:
-            raise PtalkerError("edit infill: give the span to regenerate, e.g. --span 2.0:3.5")
-        result = infill(performance, audio, parse_span(span), **common)
-    else:
-        if not keys:
-            raise PtalkerError("edit keys: give at least one --key t=SECONDS:FILE.npy")
-        result = keyframes(audio, keys, style=speaker, **common)
-    written = write_outputs(result.vertices, result.faces, result.fps, out, audio, formats, video)
-    return EditReport(action, Path(out), len(result.vertices), result.fps, written)
+    with output_folder(out, overwrite, kind=f"edit {action}") as staging:
+        staging.record = {"audio": str(audio), "performance": None if performance is None else str(performance)}
+        model = load_model(checkpoint or FLOW_CHECKPOINT)
+        common = {"template": template, "region_weights": weights, "settings": settings, "text": text, "model": model}
+        if action == "redub":
+            result = redub(performance, audio, source_audio=source_audio, style=speaker, retime=retime, **common)
+        elif action == "infill":
+            result = infill(performance, audio, parse_span(span), **common)
+        else:
+            result = keyframes(audio, keys, style=speaker, **common)
+        staging.written = write_outputs(result.vertices, result.faces, result.fps, staging.path, audio, formats, video)
+    return EditReport(action, Path(out), len(result.vertices), result.fps, staging.written)
