@@ -119,3 +119,14 @@ def test_a_lock_of_a_process_that_is_gone_is_taken_over(animate, tmp_path):
     assert animate(out, "--format", "npy") == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([MANIFEST_FILE, "animation.npy", "sequence.json", "vertices.npy"])
+
+
+def test_edit_refuses_a_folder_of_the_users_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my notes")
+    status = main(["edit", "infill", str(tmp_path / "take.npy"), "--audio", str(tmp_path / "line.wav"),
+                   "--span", "1.0:2.0", "--out", str(folder)])
+    assert status == 2 and "--overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    assert (folder / "notes.txt").read_text() == "my notes"
