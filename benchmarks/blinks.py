@@ -24,10 +24,11 @@ from scipy.stats import mannwhitneyu
 
 from ptalker.audio.io import load_audio
 from ptalker.controls import procedural
-from ptalker.controls.compose import blink_moments, speech_envelope
+from ptalker.controls.compose import blink_moments
 from ptalker.data.layout import list_sequences, wav_path
 from ptalker.data.synth.corpus import load_speakers
 from ptalker.flame.flame_model import FlameModel
+from ptalker.metrics.face_measures import audio_envelope
 from ptalker.pipelines.blink_moments import BLINK_MODEL, blink_probability, load_blink_net
 from ptalker.training.blinks import BLINK_CLOSED, train_blinks
 
@@ -55,7 +56,7 @@ def evaluate(root: Path, split: str) -> dict:
         if not len(true_starts):
             continue
         rate = len(true_starts) / (len(shut) / FPS) * 60.0
-        envelope = speech_envelope(audio, FPS, len(shut))
+        envelope = audio_envelope(audio, 16000, FPS, len(shut))
         moments = {"model": blink_moments(p, envelope, FPS), "pauses": blink_moments(None, envelope, FPS),
                    "random": []}
         for source, where in moments.items():

@@ -54,3 +54,15 @@ def save_results(folder: Path, name: str, data: object, markdown: str) -> None:
     """Write ``data`` to FOLDER/NAME.json and ``markdown`` to FOLDER/NAME.md, each atomically."""
     save_json(folder / f"{name}.json", data)
     save_text(folder / f"{name}.md", markdown)
+
+
+def pooled_sync(scores: list) -> dict:
+    """Sync scores of many recordings (ptalker.evaluation.sync.SyncScore) pooled: the /p b m/ count,
+    the share of them closed, and the mean lip-envelope correlation."""
+    import numpy as np
+
+    bilabials = sum(s.bilabials for s in scores)
+    closed = sum(s.bilabial_closure * s.bilabials for s in scores if s.bilabials)
+    return {"bilabials": bilabials, "bilabial_closure": closed / max(bilabials, 1),
+            "envelope_correlation": float(np.nanmean([s.envelope_correlation for s in scores]))}
+

@@ -37,7 +37,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, argument_parser, markdown_table, save_results, set_threads
+from common import ROOT, argument_parser, markdown_table, pooled_sync, save_results, set_threads
 
 from ptalker.audio.io import load_audio
 from ptalker.audio.timeline import read_timeline
@@ -159,13 +159,7 @@ def real_speech(model, dataset, data: Path, sets) -> dict:
                 vertices = model.animate(audio, style, template, text=entry.text, controls=controls).vertices
                 scores[name].append(sync_score(vertices, model.fps, audio, timeline, sets, template, "transcript"))
 
-    def pooled(values) -> dict:
-        bilabials = sum(s.bilabials for s in values)
-        closed = sum(s.bilabial_closure * s.bilabials for s in values if s.bilabials)
-        return {"bilabials": bilabials, "bilabial_closure": closed / max(bilabials, 1),
-                "envelope_correlation": float(np.nanmean([s.envelope_correlation for s in values]))}
-
-    return {name: pooled(values) for name, values in scores.items()} | {"recordings": len(scores["plain"])}
+    return {name: pooled_sync(values) for name, values in scores.items()} | {"recordings": len(scores["plain"])}
 
 
 def _max_abs_corr(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

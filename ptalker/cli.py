@@ -401,6 +401,29 @@ def _add_data(commands) -> None:
     real.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+ENCODER_PATHS = ("float", "int8", "onnx", "onnx-int8")
+"""The speech encoder's paths (ptalker.pipelines.fast_encoder.ENCODERS, not imported here: it loads torch)."""
+
+
+def _encoder_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoder", default="float", choices=ENCODER_PATHS,
+                        help="speech encoder path (CPU only): float as trained; int8: int8 weights (torch); "
+                             "onnx: ONNX Runtime; onnx-int8: ONNX Runtime with int8 matrix products (exported once "
+                             "into $PTALKER_CACHE/onnx)")
+
+
+def _style_options(parser: argparse.ArgumentParser) -> None:
+    """The style of an animation: a training speaker or a reference clip, and its strength."""
+    parser.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
+    parser.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
+    parser.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
+    parser.add_argument("--style-template", type=Path, default=None,
+                        help="reference person's neutral mesh .npy (default: median of the clip)")
+    parser.add_argument("--strength", type=number("--strength", 0), default=1.0,
+                        help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a "
+                             "reference clip)")
+
+
 def _control_options(parser: argparse.ArgumentParser) -> None:
     """The whole-face controls beside the lips (ptalker.controls.spec)."""
     group = parser.add_argument_group("face controls (the lips always follow the audio)")
@@ -434,18 +457,8 @@ def _add_train_and_animate(commands) -> None:
                          help="write into an existing folder that holds files ptalker did not write (files of the "
                               "same names are replaced; default: such a folder is refused)")
     animate.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
-    animate.add_argument("--encoder", default="float", choices=("float", "int8", "onnx", "onnx-int8"),
-                         help="speech encoder path (CPU only): float as trained; int8: int8 weights (torch); "
-                              "onnx: ONNX Runtime; onnx-int8: ONNX Runtime with int8 matrix products (exported once "
-                              "into $PTALKER_CACHE/onnx)")
-    animate.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
-    animate.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
-    animate.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
-    animate.add_argument("--style-template", type=Path, default=None,
-                         help="reference person's neutral mesh .npy (default: median of the clip)")
-    animate.add_argument("--strength", type=number("--strength", 0), default=1.0,
-                         help="scales the given style: 0 neutral, 1 as referenced (needs --speaker or a "
-                              "reference clip)")
+    _encoder_option(animate)
+    _style_options(animate)
     animate.add_argument("--format", nargs="+", default=["obj"], choices=OUTPUT_FORMATS, metavar="FORMAT",
                          help=f"exports to write besides vertices.npy, any of {', '.join(OUTPUT_FORMATS)} "
                               "(files animation.<format>; obj and ply a folder each; flame: FLAME parameters "
@@ -505,19 +518,12 @@ def _add_batch(commands) -> None:
     batch.add_argument("--workers", type=number("--workers", 1, 64, integer=True), default=1,
                        help="processes, each loading the model once and using its share of the cores (with "
                             "--ray: actors)")
-    batch.add_argument("--encoder", default="float", choices=("float", "int8", "onnx", "onnx-int8"),
-                       help="speech encoder path (CPU only), as for ptalker animate")
+    _encoder_option(batch)
     batch.add_argument("--ray", default=None, nargs="?", const="local", metavar="ADDRESS",
                        help="run on Ray (pip install 'ptalker[cluster]'): 'local' (the default when no address is "
                             "given) starts Ray on this machine, or an existing cluster's address (auto, "
                             "ray://head:10001) whose nodes share the output folder")
-    batch.add_argument("--speaker", default=None, help="style of a training speaker of the checkpoint")
-    batch.add_argument("--style-audio", type=Path, default=None, help="reference clip: its speech")
-    batch.add_argument("--style-motion", type=Path, default=None, help="reference clip: its vertices .npy")
-    batch.add_argument("--style-template", type=Path, default=None,
-                       help="reference person's neutral mesh .npy (default: median of the clip)")
-    batch.add_argument("--strength", type=number("--strength", 0), default=1.0,
-                       help="scales the given style: 0 neutral, 1 as referenced")
+    _style_options(batch)
     batch.add_argument("--format", nargs="+", default=["obj"], choices=OUTPUT_FORMATS, metavar="FORMAT",
                        help=f"exports besides vertices.npy, any of {', '.join(OUTPUT_FORMATS)}")
     batch.add_argument("--video", action="store_true", help="also render preview.mp4 for every file")

@@ -133,3 +133,20 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
         raise PtalkerError(f"{path}: expected a numeric array of real numbers, got dtype {array.dtype}; "
                            "save real values (e.g. numpy.real(array) if the imaginary part is zero)")
     return array
+
+
+def load_npz(path: str | os.PathLike, fix: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz archive at ``path`` (pickled objects refused); ``fix`` ends the
+    error messages (how to make a good file, e.g. 're-export it').
+
+    Raises:
+        PtalkerError: the file is missing or not a readable .npz archive.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PtalkerError(f"{path}: file not found; check the path ({fix})")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise PtalkerError(f"{path}: not a readable .npz archive ({err}); {fix}") from None

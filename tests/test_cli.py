@@ -9,3 +9,10 @@ def test_module_entry_point_shows_help():
     assert result.returncode == 0
     for command in ("flame", "data", "score", "demo", "train", "animate", "evaluate"):
         assert command in result.stdout
+
+
+def test_cli_encoder_paths_are_the_fast_encoder_paths():
+    from ptalker.cli import ENCODER_PATHS
+    from ptalker.pipelines.fast_encoder import ENCODERS
+
+    assert ENCODER_PATHS == ENCODERS

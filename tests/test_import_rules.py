@@ -24,7 +24,7 @@ ALLOWED = {
     "export": {"mesh", "audio"},
     "plots": {"mesh", "metrics", "audio", "data.synth.visemes"},
     "models": {"audio", "losses"},
-    "controls": {"mesh", "flame", "audio"},
+    "controls": {"mesh", "flame", "audio", "metrics"},
     "data": {"mesh", "flame", "audio", "controls"},
     "retarget": {"mesh"},
     "pipelines": {"mesh", "flame", "audio", "losses", "metrics", "render", "export", "plots", "models", "data",

@@ -21,6 +21,7 @@ from ptalker.controls.rig import FaceRig
 from ptalker.controls.spec import FROM_CLIP, Controls, Emotion
 from ptalker.errors import PtalkerError
 from ptalker.mesh.sequence_file import load_sequence
+from ptalker.metrics.face_measures import audio_envelope
 
 PAUSE_LEVEL = 0.1
 """A frame is silent when its loudness is under this fraction of the clip's 95th percentile."""
@@ -39,15 +40,6 @@ class ControlReport:
     emotion: str | None = None
     emotion_intensity: float = 0.0
     blinks: int = 0
-
-
-def speech_envelope(audio: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
-    """(T,) RMS loudness of 16 kHz ``audio`` (S,) in each frame's window."""
-    hop = AUDIO_SAMPLE_RATE_HZ / fps
-    starts = (np.arange(num_frames) * hop).astype(int)
-    window = max(1, int(hop))
-    return np.asarray([np.sqrt(np.mean(np.square(audio[s:s + window], dtype=np.float64))) if s < len(audio) else 0.0
-                       for s in starts])
 
 
 def speech_pauses(envelope: np.ndarray, fps: float) -> list[tuple[float, float]]:
@@ -103,7 +95,7 @@ def apply_controls(frames: np.ndarray, audio: np.ndarray, fps: float, controls: 
     out = np.asarray(frames, np.float64)
     report = ControlReport()
     factors = _clip(controls, rig, template) if controls.needs_clip else None
-    envelope = speech_envelope(audio, fps, num_frames)
+    envelope = audio_envelope(audio, AUDIO_SAMPLE_RATE_HZ, fps, num_frames)  # (T,) RMS per frame
 
     emotion = controls.emotion
     if emotion == FROM_CLIP:

@@ -27,7 +27,6 @@ in opposite directions: ARKit animations use one of a pair at a time.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import torch
 
 from ptalker.constants import FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
+from ptalker.flame.expressions import read_coefficients
 from ptalker.flame.flame_model import POSE_DIM, FlameModel
 from ptalker.mesh.checks import as_template
 from ptalker.mesh.face_sets import rigid_region_ids
@@ -193,25 +193,14 @@ def _expression_recipes(model: FlameModel) -> tuple[dict[str, tuple[np.ndarray, 
         return {name: (model.expression_vector(**table).numpy().astype(np.float64), part)
                 for name, (table, part) in STANDIN_RECIPES.items()}, "stand-in components"
     path = Path(model.flame_dir) / ARKIT_FILE
-    expected = f"{{ARKit name: [{len(names)} expression coefficients]}} with names of ARKIT_NAMES"
-    if not path.is_file():
-        raise PtalkerError(f"{path}: not found; the ARKit expression shapes of this head model need its FLAME "
-                           f"expression coefficients per ARKit shape as JSON, {expected}")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PtalkerError(f"{path}: not readable JSON ({err}); expected {expected}") from None
-    if not isinstance(data, dict):
-        raise PtalkerError(f"{path}: expected a JSON object, {expected}")
+    data = read_coefficients(path, len(names), "the ARKit expression shapes of this head model need its FLAME "
+                                               "expression coefficients per ARKit shape (names of ARKIT_NAMES)")
     recipes = {}
     for name, values in data.items():
         if name not in ARKIT_NAMES or name in POSE_RECIPES or name == "jawForward":
             raise PtalkerError(f"{path}: '{name}' is not an ARKit expression shape (jaw and eye shapes come from "
                                "the joints); use the names of ARKIT_NAMES")
-        if not isinstance(values, list) or len(values) != len(names) or \
-                not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-            raise PtalkerError(f"{path}: '{name}' must be a list of {len(names)} finite numbers")
-        recipes[name] = (np.asarray(values, np.float64), None)
+        recipes[name] = (values, None)
     return recipes, str(path)
 
 

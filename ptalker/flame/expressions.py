@@ -58,21 +58,38 @@ def control_expressions(model: FlameModel) -> dict[str, np.ndarray]:
         return {name: model.expression_vector(**table).numpy().astype(np.float32)
                 for name, table in STANDIN_CONTROLS.items()}
     path = Path(model.flame_dir) / CONTROLS_FILE
-    if not path.is_file():
-        raise PtalkerError(f"{path}: not found; blinks and emotions on this head model need its expression "
-                           f"coefficients for {', '.join(CONTROL_NAMES)} as JSON lists of {len(names)} numbers")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PtalkerError(f"{path}: not readable JSON ({err}); expected {{name: [{len(names)} numbers]}}") from None
-    vectors = {}
-    for name in CONTROL_NAMES:
-        values = data.get(name) if isinstance(data, dict) else None
-        if not isinstance(values, list) or len(values) != len(names) or \
-                not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-            raise PtalkerError(f"{path}: '{name}' must be a list of {len(names)} finite numbers (the head's "
-                               "expression coefficients for it)")
-        vectors[name] = np.asarray(values, np.float32)
+    data = read_coefficients(path, len(names), f"blinks and emotions on this head model need its expression "
+                                               f"coefficients for {', '.join(CONTROL_NAMES)}")
+    missing = [name for name in CONTROL_NAMES if name not in data]
+    if missing:
+        raise PtalkerError(f"{path}: no {', '.join(missing)}; give the head's expression coefficients for each of "
+                           f"{', '.join(CONTROL_NAMES)}")
+    vectors = {name: data[name].astype(np.float32) for name in CONTROL_NAMES}
     if np.any(vectors["neutral"]):
         raise PtalkerError(f"{path}: 'neutral' must be all zeros (intensity 0 of every emotion is neutral)")
     return vectors
+
+
+def read_coefficients(path: Path, size: int, needed: str) -> dict[str, np.ndarray]:
+    """{name: (size,) float64} from the JSON object at ``path`` ({name: [size finite numbers]});
+    ``needed`` says in the missing-file error what the file is for.
+
+    Raises:
+        PtalkerError: a missing or unreadable file, or a value that is not a list of ``size`` finite numbers.
+    """
+    expected = f"{{name: [{size} finite numbers]}}"
+    if not path.is_file():
+        raise PtalkerError(f"{path}: not found; {needed} as JSON, {expected}")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise PtalkerError(f"{path}: not readable JSON ({err}); expected {expected}") from None
+    if not isinstance(data, dict):
+        raise PtalkerError(f"{path}: expected a JSON object, {expected}")
+    for name, values in data.items():
+        if not isinstance(values, list) or len(values) != size or \
+                not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+            raise PtalkerError(f"{path}: '{name}' must be a list of {size} finite numbers (the head's expression "
+                               "coefficients for it)")
+    return {name: np.asarray(values, np.float64) for name, values in data.items()}
+

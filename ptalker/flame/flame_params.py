@@ -14,7 +14,6 @@ returns) as an .npz whose arrays carry smplx's FLAME names::
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import torch
 
 from ptalker.constants import FLAME_NUM_EXPRESSION, FLAME_NUM_SHAPE
 from ptalker.errors import PtalkerError
-from ptalker.fileio import save_npz
+from ptalker.fileio import load_npz, save_npz
 from ptalker.flame.flame_model import POSE_DIM, FlameModel
 
 POSES = ("global_orient", "neck_pose", "jaw_pose", "leye_pose", "reye_pose", "transl")
@@ -118,13 +117,7 @@ def load_flame_params(path: str | os.PathLike) -> FlameFit:
         PtalkerError: a missing or unreadable file, a missing array, or shapes that do not agree.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PtalkerError(f"{path}: file not found; check the path (write one with ptalker fit)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise PtalkerError(f"{path}: not a readable .npz archive ({err}); write it with ptalker fit") from None
+    arrays = load_npz(path, "write it with ptalker fit")
     missing = [name for name in PARAM_NAMES if name not in arrays]
     if missing:
         raise PtalkerError(f"{path}: no {', '.join(missing)} (it holds: {', '.join(arrays) or 'nothing'}); "

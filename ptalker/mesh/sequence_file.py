@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ptalker.errors import PtalkerError
-from ptalker.fileio import load_npy
+from ptalker.fileio import load_npy, load_npz
 from ptalker.mesh.checks import as_faces, as_fps, to_vertex_sequence
 
 SEQUENCE_INFO_FILE = "sequence.json"
@@ -51,13 +50,7 @@ def load_sequence(path: str | os.PathLike) -> SequenceFile:
     if path.suffix.lower() != ".npz":
         raise PtalkerError(f"{path}: expected a vertex sequence as .npy (T, V, 3) or .npz with 'vertices'; "
                            "save it with numpy.save or ptalker export --format npz")
-    if not path.is_file():
-        raise PtalkerError(f"{path}: file not found; check the path")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise PtalkerError(f"{path}: not a readable .npz archive ({err}); re-export it") from None
+    arrays = load_npz(path, "re-export it")
     if "vertices" not in arrays:
         raise PtalkerError(f"{path}: no 'vertices' array (it holds: {', '.join(arrays) or 'nothing'}); "
                            "save the sequence as vertices=...")

@@ -77,9 +77,9 @@ def test_blinks_prefer_phrase_boundaries(standin_template, rig):
     _, report = apply_controls(frames, audio, FPS, check_controls({"blink": {"rate_per_min": 12}}), rig,
                                standin_template)
     from ptalker.controls import procedural
-    from ptalker.controls.compose import speech_envelope
+    from ptalker.metrics.face_measures import audio_envelope
 
-    pauses = speech_pauses(speech_envelope(audio, FPS, len(frames)), FPS)
+    pauses = speech_pauses(audio_envelope(audio, 16000, FPS, len(frames)), FPS)
     starts = procedural.blink_times(60.0, 12, np.random.default_rng([0, 3]), pauses)
     assert len(starts) == report.blinks
     at_pause = np.mean([any(abs(t - p) < 1e-9 for p, _ in pauses) for t in starts])
