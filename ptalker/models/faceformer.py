@@ -14,8 +14,10 @@
   and added to every motion token. Unseen speakers are animated with a training speaker's style
   or their mean.
 
-Training is teacher-forced (the ground truth shifted by one frame is the input); inference is
-autoregressive, one frame after another (``ptalker.pipelines.decoding.autoregressive_decode``). The width,
+Training is teacher-forced (the ground truth shifted by one frame is the input), optionally with
+parallel scheduled sampling (``scheduled_sampling``: some input frames are the network's own
+predictions, as at inference); inference is autoregressive, one frame after another
+(``ptalker.pipelines.decoding.autoregressive_decode``). The width,
 depth and heads follow PTalker's decoder settings so the two compare like for like.
 """
 
@@ -28,6 +30,7 @@ import torch
 from torch import nn
 
 from ptalker.audio.encoder import AudioEncoder, AudioEncoderConfig
+from ptalker.errors import PtalkerError
 from ptalker.models.decoder import alibi_slopes
 
 
@@ -49,6 +52,16 @@ class FaceFormerConfig:
     """Training speakers (set by the trainer)."""
     motion_unit: float = 0.001
     """Mesh units per network unit (millimetres for metre meshes), as in PTalkerConfig."""
+    scheduled_sampling: float = 0.0
+    """Training only: the share of motion-input frames replaced by the network's own prediction of
+    them, from a first teacher-forced pass without gradients (parallel scheduled sampling, Duckworth
+    et al. 2019), so training sees inputs like those autoregressive decoding feeds it (exposure
+    bias). 0: plain teacher forcing."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.scheduled_sampling <= 1.0:
+            raise PtalkerError("faceformer.scheduled_sampling: expected a share in [0, 1], "
+                               f"got {self.scheduled_sampling}")
 
 
 def periodic_encoding(length: int, dim: int, period: int, device: torch.device) -> torch.Tensor:
@@ -129,7 +142,19 @@ class FaceFormer(nn.Module):
 
     def forward(self, audio: torch.Tensor, style: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Teacher-forced offsets (B, T, V, 3): frame i is predicted from audio features (B, T, D),
-        style (B, D) and the true offsets ``target`` (B, T, V, 3) of frames before i."""
+        style (B, D) and the true offsets ``target`` (B, T, V, 3) of frames before i; in training
+        with ``scheduled_sampling`` > 0, that share of those input frames are the network's own
+        predictions instead (chosen at random per frame)."""
+        inputs = target
+        if self.training and self.config.scheduled_sampling > 0:
+            with torch.no_grad():
+                own = self._teacher_forced(audio, style, target)  # (B, T, V, 3)
+            replace = torch.rand(target.shape[:2], device=target.device) < self.config.scheduled_sampling  # (B, T)
+            inputs = torch.where(replace[..., None, None], own, target)
+        return self._teacher_forced(audio, style, inputs)
+
+    def _teacher_forced(self, audio: torch.Tensor, style: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """(B, T, V, 3) offsets, frame i decoded from ``inputs`` (B, T, V, 3) of frames before i."""
         start = style[:, None]  # (B, 1, D)
-        tokens = torch.cat([start, self.embed_motion(target[:, :-1], style)], dim=1)  # (B, T, D)
+        tokens = torch.cat([start, self.embed_motion(inputs[:, :-1], style)], dim=1)  # (B, T, D)
         return self.decode(tokens, audio)

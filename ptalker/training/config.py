@@ -83,6 +83,9 @@ class TrainConfig:
     """Epochs between validations (each writes last.pt, and best.pt when val LVE improved)."""
     max_steps: int = 0
     """Stop after this many optimizer steps (0: run all epochs)."""
+    patience: int = 0
+    """Early stopping: end the run when this many validations in a row have not improved on the
+    best val LVE (0: run every epoch). The learning-rate schedule still spans ``epochs``."""
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -92,6 +95,8 @@ class TrainConfig:
         check_architecture(self.architecture)
         if self.validate_every < 1:
             raise PtalkerError(f"validate_every: expected a whole number >= 1, got {self.validate_every}")
+        if self.patience < 0:
+            raise PtalkerError(f"patience: expected a whole number >= 0 (0: no early stopping), got {self.patience}")
 
 
 def load_train_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:

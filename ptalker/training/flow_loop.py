@@ -43,7 +43,7 @@ from ptalker.pipelines.flow_sampling import SamplerSettings, generate_motion
 from ptalker.training.clips import stabilized
 from ptalker.training.config import TrainConfig
 from ptalker.training.logs import write_log
-from ptalker.training.run_state import TrainResult, resume_state, warmup_cosine
+from ptalker.training.run_state import TrainResult, patience_spent, record_validation, resume_state, warmup_cosine
 
 PHONE_SOURCES = ("none", "recognized", "true")
 """The phone inputs the features are computed for (the last two only for a content model with a
@@ -258,6 +258,8 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
     extra = {"speakers": content_checkpoint["extra"].get("speakers", []), "fps": spec.fps}
     talker.train()
     for epoch in range(state["epoch"], config.epochs):
+        if patience_spent(state, config.patience) or (config.max_steps and state["step"] >= config.max_steps):
+            break  # also when resuming a run that has stopped
         rng = np.random.default_rng([config.seed, epoch])  # seeded per epoch: a resumed run repeats
         generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
         order = rng.permutation(len(train_features))
@@ -283,8 +285,7 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
             val_lve = validate_flow(talker, val_features, topology.masks.lips) if val_features else float("nan")
             write_log(out / "val_log.csv", {"epoch": state["epoch"], "step": state["step"], "val_lve": val_lve})
             state["seconds"] = time.perf_counter() - start_time
-            if val_lve < state["best"] or not np.isfinite(state["best"]):
-                state["best"] = val_lve
+            if record_validation(state, val_lve):
                 save_checkpoint(out / "best.pt", talker, config_dict, topology,
                                 {**extra, "epoch": state["epoch"], "val_lve": val_lve})
             save_checkpoint(out / "last.pt", talker, config_dict, topology,
@@ -292,4 +293,5 @@ def train_flow(config: TrainConfig, progress: bool = True) -> TrainResult:
                                                       "schedule": schedule.state_dict()}})
         if done:
             break
-    return TrainResult(out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
+    return TrainResult(out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time,
+                       patience_spent(state, config.patience))

@@ -37,7 +37,7 @@ from ptalker.training.clips import prepare_clip, stabilized
 from ptalker.training.config import TrainConfig
 from ptalker.training.logs import write_log
 from ptalker.training.objective import OBJECTIVES, Objective
-from ptalker.training.run_state import TrainResult, resume_state, warmup_cosine
+from ptalker.training.run_state import TrainResult, patience_spent, record_validation, resume_state, warmup_cosine
 
 
 def _device(name: str) -> torch.device:
@@ -99,7 +99,7 @@ class _Run:
     lip_pairs: tuple[torch.Tensor, torch.Tensor] | None
     out: Path
     state: dict
-    """epoch, step, best (val LVE), seconds: what last.pt resumes."""
+    """epoch, step, best (val LVE), seconds, stale (validations since the best): what last.pt resumes."""
 
 
 def _setup(config: TrainConfig) -> _Run:
@@ -189,8 +189,7 @@ def _end_epoch(run: _Run, seconds: float) -> None:
     state["seconds"] = seconds
     config_dict = dataclasses.asdict(run.config)
     extra = {"speakers": run.train_set.style_subjects, "fps": run.fps}
-    if val_lve < state["best"] or not np.isfinite(state["best"]):  # without a val split: the last is best
-        state["best"] = val_lve
+    if record_validation(state, val_lve):
         save_checkpoint(run.out / "best.pt", run.model, config_dict, run.topology,
                         {**extra, "epoch": epoch, "val_lve": val_lve})
     save_checkpoint(run.out / "last.pt", run.model, config_dict, run.topology,
@@ -207,6 +206,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     run = _setup(config)
     start_time = time.perf_counter() - run.state["seconds"]
     for epoch in range(run.state["epoch"], config.epochs):
+        stopped = patience_spent(run.state, config.patience) or (config.max_steps and run.state["step"] >= config.max_steps)
+        if _agree(run, stopped):  # also when resuming a run that has stopped
+            break
         _run_epoch(run, epoch, progress)
         done = run.state["epoch"] == config.epochs or (config.max_steps and run.state["step"] >= config.max_steps)
         if run.rank == 0 and (run.state["epoch"] % config.validate_every == 0 or done):
@@ -216,7 +218,17 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     if run.world > 1:
         dist.barrier()
     state = run.state
-    return TrainResult(run.out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time)
+    return TrainResult(run.out, state["epoch"], state["step"], state["best"], time.perf_counter() - start_time,
+                       patience_spent(state, config.patience))
+
+
+def _agree(run: _Run, flag: bool) -> bool:
+    """Rank 0's ``flag`` in every process (only rank 0 validates, so only it knows when to stop)."""
+    if run.world == 1:
+        return flag
+    value = torch.tensor([float(flag)], device=run.device)
+    dist.broadcast(value, src=0)
+    return bool(value.item())
 
 
 def _initialise(model: torch.nn.Module, path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 from helpers import assert_allclose, strip_mesh, tiny_faceformer_config, tiny_ptalker_config
 
+from ptalker.errors import PtalkerError
 from ptalker.models.decoder import alibi_slopes
 from ptalker.models.faceformer import FaceFormer, alignment_mask, biased_causal_mask, periodic_encoding
 from ptalker.models.ptalker import PTalker
@@ -124,6 +125,36 @@ def test_teacher_forced_causality(trained_like):
     change = (moved - base).abs().amax(dim=(1, 2))  # (T,)
     assert change[:k + 1].max() < 1e-5, f"target frame {k} changed earlier outputs: {change.tolist()}"
     assert change[k + 1] > 1e-3, f"target frame {k} did not reach output {k + 1}: {change.tolist()}"
+
+
+def test_scheduled_sampling_feeds_the_networks_own_predictions(trained_like):
+    """In training, share 1 decodes from the network's own teacher-forced predictions, share 0 from
+    the truth, and a share in between mixes the two per frame; evaluation is always teacher-forced."""
+    import dataclasses
+
+    torch.manual_seed(4)
+    audio = torch.randn(2, 9, TINY.dim)
+    style = trained_like.identity_style(torch.tensor([0, 1]))
+    target = torch.randn(2, 9, V, 3) * 1e-3
+
+    def run(share, training, inputs=target):
+        """The trained-like network without dropout (so training and evaluation decode alike)."""
+        model = FaceFormer(dataclasses.replace(TINY, scheduled_sampling=share, dropout=0.0), V)
+        model.load_state_dict(trained_like.state_dict())
+        model.train(training)
+        with torch.no_grad():
+            return model(audio, style, inputs)
+
+    forced = run(0.0, False)
+    from_own = run(0.0, False, inputs=forced)  # decoded from the network's own teacher-forced predictions
+    assert_allclose(run(0.0, True) / TINY.motion_unit, forced / TINY.motion_unit, atol=1e-5, what="share 0 in training")
+    assert_allclose(run(1.0, True) / TINY.motion_unit, from_own / TINY.motion_unit, atol=1e-5, what="share 1")
+    assert (from_own - forced).abs().max() / TINY.motion_unit > 1e-3, "own predictions too close to the truth to tell"
+    assert_allclose(run(1.0, False) / TINY.motion_unit, forced / TINY.motion_unit, atol=1e-5, what="share 1, eval")
+    mixed = run(0.5, True)
+    assert (mixed - forced).abs().max() > 0 and (mixed - from_own).abs().max() > 0
+    with pytest.raises(PtalkerError, match="scheduled_sampling"):
+        dataclasses.replace(TINY, scheduled_sampling=1.5)
 
 
 @pytest.mark.parametrize("decoder", ["teacher_forced", "autoregressive"])

@@ -51,6 +51,8 @@ def test_resume_repeats_an_uninterrupted_run(tiny_trained, tmp_path):
     parts = tmp_path / "parts"
     train(config(tiny_trained.corpus, parts, "max_steps=2"), progress=False)  # stops after epoch 1
     assert load_checkpoint(parts / "last.pt")["extra"]["train_state"]["step"] == 2
+    train(config(tiny_trained.corpus, parts, "max_steps=2"), progress=False)  # already there: nothing to do
+    assert len(rows(parts / "val_log.csv")) == 1, "a run resumed at its max_steps validated again"
     train(config(tiny_trained.corpus, parts), progress=False)  # started again: continues
     whole, parts = (load_checkpoint(folder / "last.pt") for folder in (tiny_trained.out, parts))
     assert parts["extra"]["train_state"]["step"] == whole["extra"]["train_state"]["step"] == 4
@@ -211,6 +213,33 @@ def test_tiny_faceformer_run(tiny_corpus, tmp_path):
         animator.style_vector(Style(mix=[(reference, 1.0), (Style(speaker="S01"), 1.0)]))
     streamed = np.concatenate(list(animator.stream([audio[:3000], audio[3000:]], "S01")))
     assert streamed.shape == s1.shape
+
+
+def test_early_stopping_ends_a_run_that_stopped_improving(tiny_corpus, tmp_path):
+    """lr 0: val LVE never improves on epoch 1's, so patience 2 ends a 6-epoch run after epoch 3,
+    and starting it again trains nothing more."""
+    run = config(tiny_corpus, tmp_path / "run", "epochs=6", "lr=0", "patience=2", *TINY_FACEFORMER_MODEL)
+    result = train(run, progress=False)
+    assert result.stopped_early and result.epochs == 3 and result.steps == 6, result
+    assert "stopped early" in str(result)
+    val = [float(r["val_lve"]) for r in rows(tmp_path / "run" / "val_log.csv")]
+    assert len(val) == 3 and val[0] == val[1] == val[2]
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["extra"]["epoch"] == 1
+    again = train(run, progress=False)
+    assert again.stopped_early and again.steps == 6 and len(rows(tmp_path / "run" / "val_log.csv")) == 3
+
+
+def test_patience_counts_validations_since_the_best():
+    from ptalker.training.run_state import patience_spent, record_validation
+
+    state = {"best": float("inf"), "stale": 0}
+    seen = [(record_validation(state, lve), state["stale"], patience_spent(state, 2)) for lve in (5.0, 4.0, 4.5, 4.0, 3.0, 6.0, 7.0)]
+    assert seen == [(True, 0, False), (True, 0, False), (False, 1, False), (False, 2, True), (True, 0, False),
+                    (False, 1, False), (False, 2, True)]
+    assert state["best"] == 3.0
+    assert not patience_spent({"stale": 50}, 0), "patience 0 never stops a run"
+    with pytest.raises(PtalkerError, match="patience"):
+        load_train_config(None, ["patience=-1"])
 
 
 def test_fine_tuning_adds_a_phonetic_channel(tiny_trained, tmp_path):
