@@ -253,7 +253,7 @@ def _cmd_sync(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from ptalker.pipelines.demo import run_demo
 
-    result = run_demo(args.out, checkpoint=args.checkpoint)
+    result = run_demo(args.out, checkpoint=args.checkpoint, overwrite=args.overwrite)
     print(result)
 
 
@@ -502,6 +502,7 @@ def _add_train_and_animate(commands) -> None:
                        "animate a shipped sentence in a test speaker's style (from a reference clip)")
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
     demo.add_argument("--checkpoint", type=Path, default=None, help="trained model (default: the shipped one)")
+    demo.add_argument("--overwrite", action="store_true", help="write into a folder that holds other files")
 
 
 def _add_batch(commands) -> None:

@@ -36,3 +36,6 @@ def test_demo_writes_npy_obj_and_audio(tmp_path, standin_model):
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(out / "preview.mp4"))
     assert frames == len(vertices) and abs(seconds - len(vertices) / 30) < 0.1
     assert (out / "lip_opening.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = json.loads((out / "ptalker_output.json").read_text())  # the output-folder rules' record
+    assert written["command"] == "demo" and {"vertices.npy", "obj", "demo.json", "lip_opening.png"} <= set(written["files"])
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "lock or staging folder left behind"

@@ -130,3 +130,13 @@ def test_edit_refuses_a_folder_of_the_users_files(tmp_path, capsys):
     assert status == 2 and "--overwrite" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     assert (folder / "notes.txt").read_text() == "my notes"
+
+
+def test_demo_refuses_a_folder_of_the_users_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "vertices.npy").write_bytes(b"my own array")
+    assert main(["demo", "--out", str(folder)]) == 2
+    _one_line_error(capsys, str(folder), "--overwrite")
+    assert sorted(p.name for p in folder.iterdir()) == ["vertices.npy"]
+    assert (folder / "vertices.npy").read_bytes() == b"my own array"
