@@ -192,7 +192,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     result = evaluate(args.checkpoint, args.data, args.out, split=args.split, style=args.style, config=args.config,
                       plots=args.plots, speaker=args.speaker, phones=args.phones, sampler=args.sampler,
-                      settings=_sampler_settings(args))
+                      settings=_sampler_settings(args), encoder=args.encoder)
     print(result.report.table())
     print(f"style: {result.style}; predictions in {result.pred_dir}; scores in {args.out / 'scores.json'}")
     if result.plots:
@@ -732,6 +732,7 @@ def _add_evaluate_and_score(commands) -> None:
                                "their own phone timelines (both from DATA/align/<stem>.json), recognized phones, "
                                "or nothing (audio only)")
     _sampler_options(evaluate)
+    _encoder_option(evaluate)
     evaluate.add_argument("--plots", action="store_true",
                           help="also write plots/lve.png and plots/lips/<stem>.png (lip opening against the truth)")
     score = _subcommand(commands, "score", _cmd_score, "LVE / FDD / MVE of a folder of predictions")

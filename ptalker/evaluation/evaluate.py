@@ -63,10 +63,13 @@ class Evaluation:
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out: str | os.PathLike,
              split: str = "test", style: str = "reference", config: str | os.PathLike | None = None,
              plots: bool = False, speaker: str | None = None, phones: str = "transcript",
-             sampler: str | None = None, settings: SamplerSettings | None = None) -> Evaluation:
+             sampler: str | None = None, settings: SamplerSettings | None = None,
+             encoder: str = "float") -> Evaluation:
     """Predict ``split`` of the data set in ``data`` and score it (see module docstring).
     ``phones`` (one of PHONES) says what a checkpoint with a phonetic channel reads; ``sampler``
-    and ``settings`` choose a flow checkpoint's sampler and its knobs."""
+    and ``settings`` choose a flow checkpoint's sampler and its knobs; ``encoder`` the speech
+    encoder's path (``load_model``'s: 'float', 'int8', 'onnx', 'onnx-int8'), so a cheaper path is
+    scored by the same code as the float one."""
     if style not in STYLES:
         raise PtalkerError(f"--style {style}: choose one of {', '.join(STYLES)}")
     if phones not in PHONES:
@@ -78,7 +81,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     dataset = TalkingHeadDataset(data, get_dataset_spec("custom", config), split)
     if len(dataset) == 0:
         raise PtalkerError(f"{data}: split '{split}' has no sequences")
-    animator = load_model(checkpoint, phones=phones != "none")
+    animator = load_model(checkpoint, phones=phones != "none", encoder=encoder)
     with atomic_directory(out / "pred") as pred_dir:  # replaced whole: no stale predictions are scored
         for index in range(len(dataset)):
             _predict(animator, dataset, index, style, pred_dir, speaker, phones, sampler, settings)
@@ -87,7 +90,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, out:
     save_json(out / "evaluation.json", {"checkpoint": str(checkpoint or "default"), "data": str(data),
                                         "split": split, "style": style, "speaker": speaker,
                                         "phones": phones if animator.uses_phones or phones == "none" else "none",
-                                        "sampler": sampler or animator.sampler,
+                                        "sampler": sampler or animator.sampler, "encoder": encoder,
                                         "settings": None if settings is None else dataclasses.asdict(settings)})
     evaluation = Evaluation(report, out / "pred", style)
     if plots:

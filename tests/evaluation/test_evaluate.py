@@ -38,3 +38,19 @@ def test_evaluate(tiny_trained, tmp_path, capsys):
                  "--timeline", str(corpus / "align" / f"{TEST_CLIPS[0]}.json"),
                  "--out", str(tmp_path / "lips.png")]) == 0
     assert all((tmp_path / name).stat().st_size > 10000 for name in ("both.png", "curves.png", "lips.png"))
+
+
+def test_evaluate_scores_a_cheaper_encoder_path(tiny_trained, tmp_path):
+    """--encoder reaches the model: ONNX scores as float does (same features to float precision),
+    int8 differs a little, and evaluation.json records the path."""
+    import json
+
+    corpus, checkpoint = tiny_trained.corpus, tiny_trained.checkpoint
+    lve = {}
+    for encoder in ("float", "onnx", "int8"):
+        assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(corpus), "--out",
+                     str(tmp_path / encoder), "--encoder", encoder]) == 0
+        lve[encoder] = json.loads((tmp_path / encoder / "scores.json").read_text())["lve"]
+        assert json.loads((tmp_path / encoder / "evaluation.json").read_text())["encoder"] == encoder
+    assert lve["onnx"] == pytest.approx(lve["float"], rel=1e-4)
+    assert lve["int8"] != lve["float"] and lve["int8"] == pytest.approx(lve["float"], rel=0.2)
