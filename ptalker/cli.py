@@ -117,7 +117,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                            emotion=args.emotion, control_clip=args.control_clip, control_seed=args.control_seed)
     report = run_batch(read_jobs(args.input, options), args.out, checkpoint=args.checkpoint,
                        phones=not args.audio_only, workers=args.workers, overwrite=args.overwrite,
-                       progress=not args.quiet, ray_address=args.ray, encoder=args.encoder)
+                       progress=not args.quiet, ray_address=args.ray, encoder=args.encoder, timeout_s=args.timeout)
     print(report)
     return report.exit_status
 
@@ -519,6 +519,8 @@ def _add_batch(commands) -> None:
     batch.add_argument("--workers", type=number("--workers", 1, 64, integer=True), default=1,
                        help="processes, each loading the model once and using its share of the cores (with "
                             "--ray: actors)")
+    batch.add_argument("--timeout", type=number("--timeout", 0, above=True), default=None, metavar="SECONDS",
+                       help="a job running longer fails (and is retried by the next run); default: no limit")
     _encoder_option(batch)
     batch.add_argument("--ray", default=None, nargs="?", const="local", metavar="ADDRESS",
                        help="run on Ray (pip install 'ptalker[cluster]'): 'local' (the default when no address is "

@@ -91,11 +91,13 @@ def append_ledger(out: Path, line: str) -> None:
 _WORKER: dict = {}
 
 
-def _init_worker(checkpoint: str | None, options: dict, threads: int) -> None:
-    """A worker process's start: its share of the cores and its model (an error is kept for the first job)."""
+def _init_worker(checkpoint: str | None, options: dict, threads: int, timeout_s: float | None) -> None:
+    """A worker process's start: its share of the cores, its jobs' time limit and its model (an
+    error is kept for the first job)."""
     import torch
 
     torch.set_num_threads(threads)
+    _WORKER["timeout_s"] = timeout_s
     try:
         from ptalker.pipelines.animator import load_model
 
@@ -108,30 +110,31 @@ def _work(task: tuple[BatchJob, str, str]) -> JobResult:
     job, key, staged = task
     if "error" in _WORKER:
         return JobResult(job.name, "failed", 0.0, key, error=_WORKER["error"], fatal=True)
-    return run_job(_WORKER["animator"], job, key, Path(staged))
+    return run_job(_WORKER["animator"], job, key, Path(staged), _WORKER["timeout_s"])
 
 
 def _results(tasks: list[tuple[BatchJob, str, str]], checkpoint, options: dict, workers: int,
-             ray_address: str | None = None) -> Iterator[JobResult]:
+             ray_address: str | None = None, timeout_s: float | None = None) -> Iterator[JobResult]:
     """Run ``tasks`` on a Ray cluster (``ray_address``: :mod:`ptalker.pipelines.batch_ray`), in this
-    process (``workers`` 1) or in a pool of ``workers`` spawned processes; ``options``: the
-    keyword arguments of :func:`ptalker.pipelines.animator.load_model` (phones, encoder)."""
+    process (``workers`` 1) or in a pool of ``workers`` spawned processes, each job within
+    ``timeout_s`` seconds (None: no limit); ``options``: the keyword arguments of
+    :func:`ptalker.pipelines.animator.load_model` (phones, encoder)."""
     if ray_address is not None:
         from ptalker.pipelines.batch_ray import ray_results
 
-        yield from ray_results(tasks, checkpoint, options, workers, ray_address)
+        yield from ray_results(tasks, checkpoint, options, workers, ray_address, timeout_s)
         return
     if workers == 1:
         from ptalker.pipelines.animator import load_model
 
         animator = load_model(checkpoint, **options)
         for job, key, staged in tasks:
-            yield run_job(animator, job, key, Path(staged))
+            yield run_job(animator, job, key, Path(staged), timeout_s)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_init_worker,
-                      initargs=(None if checkpoint is None else str(checkpoint), options, threads)) as pool:
+                      initargs=(None if checkpoint is None else str(checkpoint), options, threads, timeout_s)) as pool:
         for result in pool.imap_unordered(_work, tasks):
             if result.fatal:
                 pool.terminate()
@@ -165,11 +168,12 @@ def _model_key(checkpoint, phones: bool, encoder: str) -> str:
 
 def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
               phones: bool = True, workers: int = 1, overwrite: bool = False, progress: bool = True,
-              ray_address: str | None = None, encoder: str = "float") -> BatchReport:
+              ray_address: str | None = None, encoder: str = "float", timeout_s: float | None = None) -> BatchReport:
     """Animate ``jobs`` into OUT/<name>/ (see the module doc) with the model in ``checkpoint``
     (default: the shipped one; ``phones=False``: audio only; ``encoder``: the speech encoder's
     path, :mod:`ptalker.pipelines.fast_encoder`) in ``workers`` processes, or in ``workers``
-    actors of the Ray cluster at ``ray_address`` ('local' starts one here).
+    actors of the Ray cluster at ``ray_address`` ('local' starts one here). A job running past
+    ``timeout_s`` seconds fails (and is retried by the next run); None: no limit.
 
     Raises:
         PtalkerError: ``out`` cannot be written (a file, another batch writing into it, files
@@ -179,6 +183,8 @@ def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os
 
     if workers < 1:
         raise PtalkerError(f"--workers {workers}: expected a whole number >= 1")
+    if timeout_s is not None and not timeout_s > 0:
+        raise PtalkerError(f"--timeout {timeout_s}: expected a number of seconds > 0 (or leave it out: no limit)")
     model_key = _model_key(checkpoint, phones, encoder)
     out = check_out_path(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
@@ -206,7 +212,7 @@ def run_batch(jobs: list[BatchJob], out: str | os.PathLike, checkpoint: str | os
         try:
             for result in _results(tasks, checkpoint, {"phones": phones, "encoder": encoder},
                                    min(workers, max(1, len(tasks))),
-                                   ray_address) if tasks else ():
+                                   ray_address, timeout_s) if tasks else ():
                 if result.status == "done":
                     _commit(out, result)
                     done.append(result.name)

@@ -27,16 +27,17 @@ LOCAL = "local"
 class AnimateActor:
     """A Ray actor holding one model; called with a batch of jobs, returns their results."""
 
-    def __init__(self, checkpoint: str | None, options: dict, threads: int) -> None:
+    def __init__(self, checkpoint: str | None, options: dict, threads: int, timeout_s: float | None) -> None:
         import torch
 
         from ptalker.pipelines.animator import load_model
 
         torch.set_num_threads(threads)
         self.animator = load_model(checkpoint, **options)
+        self.timeout_s = timeout_s
 
     def __call__(self, batch: dict) -> dict:
-        results = [run_job(self.animator, job, key, Path(staged))
+        results = [run_job(self.animator, job, key, Path(staged), self.timeout_s)
                    for job, key, staged in zip(batch["job"], batch["key"], batch["staged"])]
         return {"result": [dataclasses.asdict(result) for result in results]}
 
@@ -60,9 +61,10 @@ def _connect(address: str, workers: int, threads: int):
 
 
 def ray_results(tasks: list[tuple[BatchJob, str, str]], checkpoint, options: dict, workers: int,
-                address: str) -> Iterator:
+                address: str, timeout_s: float | None = None) -> Iterator:
     """Run ``tasks`` (job, key, staged folder) on ``workers`` actors of the Ray cluster at
-    ``address``; yields :class:`JobResult` as they finish."""
+    ``address``, each job within ``timeout_s`` seconds (None: no limit); yields :class:`JobResult`
+    as they finish."""
     threads = max(1, (os.cpu_count() or 1) // workers) if address == LOCAL else 1
     ray = _connect(address, workers, threads)
     try:
@@ -70,7 +72,7 @@ def ray_results(tasks: list[tuple[BatchJob, str, str]], checkpoint, options: dic
         dataset = ray.data.from_items(items).map_batches(
             AnimateActor, batch_size=1, concurrency=workers, num_cpus=threads,
             fn_constructor_kwargs={"checkpoint": None if checkpoint is None else str(checkpoint), "options": options,
-                                   "threads": threads})
+                                   "threads": threads, "timeout_s": timeout_s})
         for row in dataset.iter_rows():
             yield JobResult(**row["result"])
     finally:

@@ -172,3 +172,80 @@ def test_batch_with_another_encoder_is_another_job(tiny_trained, tiny_corpus, tm
     assert len(keys) == 2 and keys[0] != keys[1]
     assert main(["batch", *common, "--encoder", "int8"]) == 0
     assert len(_ledger(out)) == 2  # done with the same encoder: skipped
+
+
+def test_a_job_past_its_timeout_fails_alone_and_is_retried(tiny_trained, tiny_corpus, tmp_path, capsys, monkeypatch):
+    """A job that hangs (here: sleeps) past --timeout fails with a one-line reason, its folder
+    removed; the others are done; a re-run without the hang finishes it."""
+    from ptalker.pipelines import batch_run
+
+    speech = _speech(tiny_corpus, tmp_path / "speech", count=3)
+    real = batch_run._animate_job
+
+    def hangs_on_a_1(animator, job, *args):
+        if job.name == "a_1":
+            time.sleep(30)
+        return real(animator, job, *args)
+
+    monkeypatch.setattr(batch_run, "_animate_job", hangs_on_a_1)
+    out = tmp_path / "out"
+    argv = ["batch", str(speech), "--out", str(out), "--checkpoint", str(tiny_trained.checkpoint), "--audio-only",
+            "--format", "npy", "--quiet", "--timeout", "1.5"]
+    start = time.perf_counter()
+    assert main(argv) == 1
+    assert time.perf_counter() - start < 25, "the hanging job was not stopped"
+    assert "a_1 failed: timed out after 1.5 s" in capsys.readouterr().err
+    records = {r["name"]: r for r in _ledger(out)}
+    assert records["a_1"]["status"] == "failed" and not (out / "a_1").exists()
+    assert records["a_0"]["status"] == records["a_2"]["status"] == "done"
+    monkeypatch.setattr(batch_run, "_animate_job", real)
+    assert main(argv) == 0
+    _agrees(out, ["a_0", "a_1", "a_2"])
+
+
+@pytest.mark.parametrize("where", ["workers", "ray"])
+def test_the_timeout_reaches_worker_processes_and_ray_actors(tiny_trained, tiny_corpus, tmp_path, capsys, where):
+    """A limit no job can meet (1 ms) fails every job in spawned workers and in Ray actors alike."""
+    if where == "ray":
+        pytest.importorskip("ray")
+    speech = _speech(tiny_corpus, tmp_path / "speech", count=2)
+    extra = ["--workers", "2"] if where == "workers" else ["--ray", "--workers", "1"]
+    assert main(["batch", str(speech), "--out", str(tmp_path / "out"), "--checkpoint", str(tiny_trained.checkpoint),
+                 "--audio-only", "--format", "npy", "--quiet", "--timeout", "0.001", *extra]) == 1
+    assert "2 failed" in capsys.readouterr().out
+    assert all(r["status"] == "failed" and "timed out" in r["error"] for r in _ledger(tmp_path / "out"))
+
+
+def test_time_limit_stops_a_busy_loop_on_the_main_thread_and_on_others():
+    import threading
+
+    from ptalker.pipelines.batch_run import JobTimeout, time_limit
+
+    def busy(limit):
+        with time_limit(limit):
+            end = time.perf_counter() + 5
+            while time.perf_counter() < end:
+                pass
+
+    start = time.perf_counter()
+    with pytest.raises(JobTimeout):
+        busy(0.2)
+    assert time.perf_counter() - start < 2
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "the timer was left running"
+    outcome = []
+
+    def in_a_thread():
+        try:
+            busy(0.2)
+            outcome.append("finished")
+        except JobTimeout:
+            outcome.append("timed out")
+        with time_limit(5.0):  # a job within its limit is left alone
+            time.sleep(0.05)
+        outcome.append("finished")
+
+    thread = threading.Thread(target=in_a_thread)
+    start = time.perf_counter()
+    thread.start()
+    thread.join()
+    assert outcome == ["timed out", "finished"] and time.perf_counter() - start < 2
