@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 import numpy as np
 
@@ -74,6 +74,32 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write ``array`` as a .npy file atomically."""
     with atomic_open(path, "wb") as handle:
         np.save(handle, np.asarray(array), allow_pickle=False)
+
+
+@contextlib.contextmanager
+def npy_writer(path: str | os.PathLike, shape: tuple[int, ...],
+               dtype=np.float32) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write a .npy of ``shape`` block by block along its first axis, atomically: yields a function
+    that appends the next block (n, *shape[1:]); the file appears, byte for byte what
+    :func:`save_npy` writes of the whole array, when the block of code ends with every row
+    written (else no file)."""
+    dtype, rows = np.dtype(dtype), 0
+    with atomic_open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                      "fortran_order": False, "shape": tuple(shape)})
+
+        def write(block: np.ndarray) -> None:
+            nonlocal rows
+            block = np.ascontiguousarray(block, dtype=dtype)
+            if block.shape[1:] != tuple(shape[1:]) or rows + len(block) > shape[0]:
+                raise PtalkerError(f"{path}: a block of shape {block.shape} does not fit an array of {tuple(shape)} "
+                                   f"with {rows} rows written")
+            handle.write(block.tobytes())
+            rows += len(block)
+
+        yield write
+        if rows != shape[0]:
+            raise PtalkerError(f"{path}: {rows} rows were written of the {shape[0]} announced")
 
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

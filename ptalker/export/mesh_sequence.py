@@ -13,7 +13,9 @@ comment included, at a small fraction of its time (a 20 s clip is 600 frames of 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -121,16 +123,33 @@ def write_mesh_sequence(vertices: np.ndarray, faces: np.ndarray, out_dir: str | 
     Raises:
         PtalkerError: an unknown ``fmt``, or bad vertices, faces or fps.
     """
+    vertices = as_vertices(vertices)
+    with mesh_sequence_writer(out_dir, len(vertices), vertices.shape[1], faces, fps, fmt) as write:
+        write(vertices)
+    return Path(out_dir)
+
+
+@contextlib.contextmanager
+def mesh_sequence_writer(out_dir: str | os.PathLike, num_frames: int, num_vertices: int, faces: np.ndarray,
+                         fps: float, fmt: str = "obj") -> Iterator[Callable[[np.ndarray], None]]:
+    """:func:`write_mesh_sequence` for frames that come in blocks: yields a function that writes
+    the next block (n, V, 3) of the ``num_frames`` frames; the folder is swapped in whole when the
+    block of code ends with every frame written (else nothing changes)."""
     if fmt not in ENCODERS:
         raise PtalkerError(f"fmt: expected one of {', '.join(ENCODERS)} for a mesh sequence, got {fmt!r}")
-    vertices = as_vertices(vertices)
-    faces = as_faces(faces, vertices.shape[1])
-    info = {"format": fmt, "fps": as_fps(fps), "frames": len(vertices), "vertices": int(vertices.shape[1]),
-            "faces": len(faces), "pattern": f"frame_%0{frame_digits(len(vertices))}d.{fmt}"}
+    faces = as_faces(faces, num_vertices)
+    info = {"format": fmt, "fps": as_fps(fps), "frames": num_frames, "vertices": int(num_vertices),
+            "faces": len(faces), "pattern": f"frame_%0{frame_digits(num_frames)}d.{fmt}"}
     encode = ENCODERS[fmt](faces)
-    out_dir = Path(out_dir)
-    with atomic_directory(out_dir, marker=SEQUENCE_INFO_FILE) as tmp:
-        for index, frame in enumerate(vertices):
-            (tmp / frame_name(index, len(vertices), fmt)).write_bytes(encode(frame))
+    written = 0
+    with atomic_directory(Path(out_dir), marker=SEQUENCE_INFO_FILE) as tmp:
+        def write(block: np.ndarray) -> None:
+            nonlocal written
+            for frame in as_vertices(block):
+                (tmp / frame_name(written, num_frames, fmt)).write_bytes(encode(frame))
+                written += 1
+
+        yield write
+        if written != num_frames:
+            raise PtalkerError(f"{out_dir}: {written} frames were written of the {num_frames} announced")
         save_json(tmp / SEQUENCE_INFO_FILE, info)
-    return out_dir

@@ -22,7 +22,7 @@ from ptalker.mesh.checks import check_coordinates, to_vertex_sequence
 from ptalker.pipelines.animator import Style, load_model
 from ptalker.pipelines.flow_sampling import SamplerSettings
 from ptalker.pipelines.output_folder import check_out_path, output_folder
-from ptalker.pipelines.outputs import write_outputs
+from ptalker.pipelines.outputs import STREAMED_FORMATS, write_outputs, write_streamed
 from ptalker.pipelines.streaming import StreamSettings, split_chunks
 from ptalker.render.gl_platform import probe_ahead
 
@@ -102,20 +102,34 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
             if adapter is not None:
                 animator.load_adapter(adapter)
             style = build_style(speaker, style_audio, style_motion, style_template, strength)
-            if stream_chunk_s is None:
-                animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
-                                             region_weights=region_weights, controls=controls)
-                vertices, done, latency = animation.vertices, animation.controls, None
+            if stream_chunk_s is None and _streamable(animator, formats, video, sampler, settings, region_weights,
+                                                      controls):
+                num_frames, blocks = animator.animate_blocks(audio, style, text=text)
+                written = write_streamed(blocks, num_frames, animator.topology.faces, animator.fps, staging.path,
+                                         formats)
+                report = AnimateReport(Path(out), num_frames, animator.fps, written, None, None)
             else:
-                chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
-                vertices = np.concatenate(list(animator.stream(chunks, style)))
-                done, latency = None, StreamSettings().latency_s(stream_chunk_s, animator.fps)
-            written = write_outputs(vertices, animator.topology.faces, animator.fps, staging.path, audio, formats,
-                                    video)
-            report = AnimateReport(Path(out), len(vertices), animator.fps, written, latency, done)
+                if stream_chunk_s is None:
+                    animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
+                                                 region_weights=region_weights, controls=controls)
+                    vertices, done, latency = animation.vertices, animation.controls, None
+                else:
+                    chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
+                    vertices = np.concatenate(list(animator.stream(chunks, style)))
+                    done, latency = None, StreamSettings().latency_s(stream_chunk_s, animator.fps)
+                written = write_outputs(vertices, animator.topology.faces, animator.fps, staging.path, audio,
+                                        formats, video)
+                report = AnimateReport(Path(out), len(vertices), animator.fps, written, latency, done)
         staging.written = report.written
     report.out, report.written = Path(out), staging.written
     return report
+
+
+def _streamable(animator, formats, video: bool, sampler: str | None, settings, region_weights, controls) -> bool:
+    """Whether the animation can be decoded and written block by block (bounded memory, the same
+    files): PTalker's decoder without face controls into the formats written frame by frame."""
+    return (animator.sampler == "decoder" and sampler in (None, "decoder") and settings is None and not region_weights
+            and controls is None and not video and all(fmt in STREAMED_FORMATS for fmt in formats))
 
 
 def check_style_options(speaker: str | None, style_audio, style_motion, strength: float) -> None:

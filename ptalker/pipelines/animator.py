@@ -197,11 +197,7 @@ class Animator:
         if sampler == "decoder" and not is_neutral(balance):
             raise PtalkerError("region weights: balance the flow sampler's runs; use a flow checkpoint and "
                                "--sampler flow, or leave them out")
-        source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
-        if isinstance(audio, (str, os.PathLike)):
-            audio = load_audio(audio)
-        audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
-        num_frames = max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
+        audio, source, num_frames = self._speech(audio)
         if sampler == "flow":
             prompt, base = self.prompt_and_base(style, template)
             phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
@@ -215,11 +211,11 @@ class Animator:
                                                 None if prompt is None else prompt.style[None])[0]
                 motions = sample_regions(self.flow, condition, settings, prompt, balance)
                 offsets = compose_regions(self.flow, motions, self.region_blend).numpy()
+            vertices = (base[None] + offsets).astype(np.float32)
         else:
             vector, base = self._style_and_base(style, template)
-            phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
-            offsets = self._decode_windows(torch.from_numpy(audio), vector, num_frames, phones)
-        vertices = (base[None] + offsets).astype(np.float32)
+            vertices = np.concatenate(list(self._vertex_blocks(audio, source, num_frames, vector, base, text,
+                                                               timeline)))
         if not controls.active:
             return Animation(vertices, self.fps, self.topology.faces)
         shut = blink_probability(audio, self.fps, len(vertices)) if isinstance(controls.blink, float) else None
@@ -354,27 +350,63 @@ class Animator:
                                f"got {base.shape}")
         return base
 
-    def _decode_windows(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int,
-                        phones: torch.Tensor | None = None) -> np.ndarray:
-        """(T, V, 3) offsets, decoded in overlapping windows blended linearly where they overlap;
-        ``phones`` (T, P) or None."""
-        out = np.zeros((num_frames, self.model.num_vertices, 3), np.float32)
-        weight = np.zeros(num_frames, np.float32)
+    @torch.no_grad()  # also while the generator runs outside animate
+    def _offset_blocks(self, audio: torch.Tensor, style: torch.Tensor, num_frames: int,
+                       phones: torch.Tensor | None = None) -> Iterator[np.ndarray]:
+        """(n, V, 3) blocks of offsets that concatenate to (T, V, 3): decoded in overlapping windows
+        blended linearly where they overlap, each block handed out as soon as no later window
+        touches it, so only two windows are held; ``phones`` (T, P) or None."""
         samples_per_frame = AUDIO_SAMPLE_RATE_HZ / self.fps
-        for start, stop in window_spans(num_frames):
+        fade = np.linspace(0.0, 1.0, OVERLAP_FRAMES + 2, dtype=np.float32)[1:-1]  # (O,) strictly inside 0..1
+        spans = window_spans(num_frames)
+        carried, carried_weight = None, None  # the previous window's share of the frames it shares with this one
+        for index, (start, stop) in enumerate(spans):
             clip = audio[int(start * samples_per_frame):int(round(stop * samples_per_frame))]
             window_phones = None if phones is None else phones[start:stop][None].to(self.device)  # (1, W, P)
             offsets = decode_offsets(self.model, clip[None].to(self.device), stop - start,
                                      style[None], window_phones)[0].cpu().numpy()  # (W, V, 3)
             ramp = np.ones(stop - start, np.float32)
-            fade = np.linspace(0.0, 1.0, OVERLAP_FRAMES + 2, dtype=np.float32)[1:-1]  # (O,) strictly inside 0..1
             if start > 0:
                 ramp[:OVERLAP_FRAMES] = fade[:stop - start]
             if stop < num_frames:
                 ramp[-OVERLAP_FRAMES:] *= fade[::-1]
-            out[start:stop] += ramp[:, None, None] * offsets
-            weight[start:stop] += ramp
-        return out / weight[:, None, None]
+            weighted, weight = ramp[:, None, None] * offsets, ramp
+            if carried is not None:
+                weighted[:len(carried)] += carried
+                weight[:len(carried)] += carried_weight
+            finished = (spans[index + 1][0] if index + 1 < len(spans) else stop) - start
+            yield weighted[:finished] / weight[:finished, None, None]
+            carried, carried_weight = weighted[finished:], weight[finished:]
+
+    def animate_blocks(self, audio: np.ndarray | str | os.PathLike, style: Style | str | None = None,
+                       template: np.ndarray | None = None, text: str | None = None,
+                       timeline: Speech | None = None) -> tuple[int, Iterator[np.ndarray]]:
+        """(T, blocks): :meth:`animate`'s vertices with the decoder, no controls, as blocks of
+        frames (n, V, 3) float32 handed out as they are decoded (10 s each), so speech of any
+        length is animated and written in bounded memory (:func:`ptalker.pipelines.outputs.write_streamed`).
+        The blocks concatenate to :meth:`animate`'s vertices exactly."""
+        if self.sampler != "decoder":
+            raise PtalkerError("animate_blocks: decodes with PTalker's decoder; this checkpoint samples with the "
+                               "flow sampler, use animate")
+        audio, source, num_frames = self._speech(audio)
+        vector, base = self._style_and_base(style, template)
+        return num_frames, self._vertex_blocks(audio, source, num_frames, vector, base, text, timeline)
+
+    def _speech(self, audio: np.ndarray | str | os.PathLike) -> tuple[np.ndarray, str, int]:
+        """(samples (S,) float32 at 16 kHz, where they came from, frames T) of a path or samples."""
+        source = str(audio) if isinstance(audio, (str, os.PathLike)) else "audio"
+        if isinstance(audio, (str, os.PathLike)):
+            audio = load_audio(audio)
+        audio = check_waveform(np.asarray(audio, dtype=np.float32), "audio")
+        return audio, source, max(1, int(round(len(audio) / AUDIO_SAMPLE_RATE_HZ * self.fps)))
+
+    def _vertex_blocks(self, audio: np.ndarray, source: str, num_frames: int, vector: torch.Tensor,
+                       base: np.ndarray, text: str | None, timeline: Speech | None) -> Iterator[np.ndarray]:
+        """The decoder's vertices (n, V, 3) float32 in style ``vector`` on ``base`` (V, 3), block by
+        block (see :meth:`_offset_blocks`)."""
+        phones = self.phones_of(audio, text, timeline, source, num_frames) if self.uses_phones else None
+        for block in self._offset_blocks(torch.from_numpy(audio), vector, num_frames, phones):
+            yield (base[None] + block).astype(np.float32)
 
 
 def window_spans(num_frames: int) -> list[tuple[int, int]]:

@@ -14,13 +14,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from ptalker.errors import PtalkerError
 from ptalker.export import FOLDER_FORMATS, FORMATS, export_sequence
-from ptalker.fileio import save_json, save_npy
+from ptalker.export.mesh_sequence import mesh_sequence_writer
+from ptalker.fileio import npy_writer, save_json, save_npy
 from ptalker.mesh.sequence_file import SEQUENCE_INFO_FILE
 
 VIDEO_FILE = "preview.mp4"
@@ -31,6 +36,8 @@ FLAME_FORMAT = "flame"
 ARKIT_FORMAT = "arkit"
 OUTPUT_FORMATS = (*FORMATS, FLAME_FORMAT, ARKIT_FORMAT)
 """What ``formats`` of :func:`write_outputs` may hold: the export formats, FLAME parameters, ARKit weights."""
+STREAMED_FORMATS = ("npy", "obj", "ply")
+"""The formats :func:`write_streamed` writes block by block (the others need the whole sequence at once)."""
 
 
 def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str | os.PathLike,
@@ -71,3 +78,30 @@ def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str 
         settings = preview_settings(vertices.shape[1], PREVIEW_SIZE)
         written.append(render_video(vertices, faces, out / VIDEO_FILE, fps, audio=speech, settings=settings).path)
     return written
+
+
+def write_streamed(blocks: Iterable[np.ndarray], num_frames: int, faces: np.ndarray, fps: float,
+                   out: str | os.PathLike, formats: tuple[str, ...] | list[str] = ("obj",)) -> list[Path]:
+    """:func:`write_outputs` for an animation that comes as ``blocks`` of frames (n, V, 3)
+    (:meth:`ptalker.pipelines.animator.Animator.animate_blocks`), ``num_frames`` in all: only one
+    block is held, so memory does not grow with the length. ``formats``: any of
+    :data:`STREAMED_FORMATS`. The files are byte for byte those :func:`write_outputs` writes."""
+    unstreamed = [fmt for fmt in formats if fmt not in STREAMED_FORMATS]
+    if unstreamed:
+        raise PtalkerError(f"formats {', '.join(unstreamed)}: need the whole sequence at once; write them with "
+                           f"write_outputs (streamed: {', '.join(STREAMED_FORMATS)})")
+    out = Path(out)
+    targets = {fmt: out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}" for fmt in dict.fromkeys(formats)}
+    blocks = iter(blocks)
+    first = next(blocks)  # the vertex count is known with the first block
+    shape = (num_frames, *first.shape[1:])
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(npy_writer(out / "vertices.npy", shape))]
+        for fmt, path in targets.items():
+            writers.append(stack.enter_context(mesh_sequence_writer(path, num_frames, shape[1], faces, fps, fmt)
+                                               if fmt in FOLDER_FORMATS else npy_writer(path, shape)))
+        for block in itertools.chain([first], blocks):
+            for write in writers:
+                write(block)
+    save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": num_frames, "vertices": int(shape[1])})
+    return [out / "vertices.npy", out / SEQUENCE_INFO_FILE, *targets.values()]
