@@ -102,27 +102,38 @@ def animate_to_folder(audio: str | os.PathLike, out: str | os.PathLike, checkpoi
             if adapter is not None:
                 animator.load_adapter(adapter)
             style = build_style(speaker, style_audio, style_motion, style_template, strength)
-            if stream_chunk_s is None and _streamable(animator, formats, video, sampler, settings, region_weights,
-                                                      controls):
-                num_frames, blocks = animator.animate_blocks(audio, style, text=text)
-                written = write_streamed(blocks, num_frames, animator.topology.faces, animator.fps, staging.path,
-                                         formats)
-                report = AnimateReport(Path(out), num_frames, animator.fps, written, None, None)
+            if stream_chunk_s is None:
+                frames, written, done = write_animation(animator, audio, style, staging.path, formats, video, text,
+                                                        sampler, settings, region_weights, controls)
+                report = AnimateReport(Path(out), frames, animator.fps, written, None, done)
             else:
-                if stream_chunk_s is None:
-                    animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
-                                                 region_weights=region_weights, controls=controls)
-                    vertices, done, latency = animation.vertices, animation.controls, None
-                else:
-                    chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
-                    vertices = np.concatenate(list(animator.stream(chunks, style)))
-                    done, latency = None, StreamSettings().latency_s(stream_chunk_s, animator.fps)
+                chunks = split_chunks(load_audio(audio), stream_chunk_s)  # the decoder, whatever the checkpoint
+                vertices = np.concatenate(list(animator.stream(chunks, style)))
                 written = write_outputs(vertices, animator.topology.faces, animator.fps, staging.path, audio,
                                         formats, video)
-                report = AnimateReport(Path(out), len(vertices), animator.fps, written, latency, done)
+                report = AnimateReport(Path(out), len(vertices), animator.fps, written,
+                                       StreamSettings().latency_s(stream_chunk_s, animator.fps), None)
         staging.written = report.written
     report.out, report.written = Path(out), staging.written
     return report
+
+
+def write_animation(animator, audio: str | os.PathLike, style, out: Path, formats: tuple[str, ...] | list[str],
+                    video: bool = False, text: str | None = None, sampler: str | None = None,
+                    settings: SamplerSettings | None = None, region_weights: dict | None = None,
+                    controls: dict | None = None) -> tuple[int, list[Path], dict | None]:
+    """Animate ``audio`` with ``animator`` (the options of :meth:`Animator.animate`) and write the
+    outputs into ``out`` (:mod:`ptalker.pipelines.outputs`): block by block, in memory that does
+    not grow with the length, when the decoder runs without face controls into formats written
+    frame by frame and no video; else the whole sequence at once. Returns (frames, paths written,
+    the controls' report or None)."""
+    if _streamable(animator, formats, video, sampler, settings, region_weights, controls):
+        frames, blocks = animator.animate_blocks(audio, style, text=text)
+        return frames, write_streamed(blocks, frames, animator.topology.faces, animator.fps, out, formats), None
+    animation = animator.animate(audio, style, text=text, sampler=sampler, settings=settings,
+                                 region_weights=region_weights, controls=controls)
+    written = write_outputs(animation.vertices, animator.topology.faces, animator.fps, out, audio, formats, video)
+    return len(animation.vertices), written, animation.controls
 
 
 def _streamable(animator, formats, video: bool, sampler: str | None, settings, region_weights, controls) -> bool:

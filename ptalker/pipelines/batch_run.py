@@ -17,10 +17,9 @@ from pathlib import Path
 
 from ptalker.audio.io import check_speech_length, load_audio
 from ptalker.errors import PtalkerError
-from ptalker.pipelines.animate_folder import build_style, check_style_options
+from ptalker.pipelines.animate_folder import build_style, check_style_options, write_animation
 from ptalker.pipelines.batch_jobs import BatchJob
 from ptalker.pipelines.output_folder import write_manifest
-from ptalker.pipelines.outputs import write_outputs
 
 
 @dataclass
@@ -139,9 +138,8 @@ def _animate_job(animator, job: BatchJob, key: str, staged: Path, start: float) 
         from ptalker.audio.phones import read_transcript
 
         text = read_transcript(job.text_file)
-    animation = animator.animate(job.audio, style, text=text, controls=_controls(job))
-    written = write_outputs(animation.vertices, animator.topology.faces, animator.fps, staged, job.audio,
-                            options.formats, options.video)
+    written = write_animation(animator, job.audio, style, staged, options.formats, options.video, text,
+                              controls=_controls(job))[1]
     names = sorted({Path(p).relative_to(staged).parts[0] for p in written})
     write_manifest(staged, names, "batch", {"audio": job.audio, "key": key})
     return JobResult(job.name, "done", time.perf_counter() - start, key,

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,18 +86,21 @@ def test_a_second_run_replaces_the_first_whole(animate, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(["obj", MANIFEST_FILE, "sequence.json", "vertices.npy"])
 
 
-def test_a_failed_run_leaves_the_folder_as_it_was(animate, tmp_path, monkeypatch):
+@pytest.mark.parametrize("writer,fmt", [("write_streamed", "npy"), ("write_outputs", "glb")])
+def test_a_failed_run_leaves_the_folder_as_it_was(animate, tmp_path, monkeypatch, writer, fmt):
+    """Block-by-block (npy) or whole-sequence (glb) writing that fails half-way changes nothing."""
     out = tmp_path / "out"
-    assert animate(out, "--format", "npy", seconds=1.0) == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert animate(out, "--format", fmt, seconds=1.0) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
 
-    def broken(vertices, faces, fps, folder, *args):
-        np.save(folder / "vertices.npy", vertices[:1])
+    def broken(vertices_or_blocks, *args):
+        (Path(args[-2] if writer == "write_streamed" else args[2]) / "vertices.npy").write_bytes(b"half")
         raise PtalkerError("export failed half-way")
 
-    monkeypatch.setattr(animate_folder, "write_outputs", broken)
-    assert animate(out, "--format", "npy", seconds=0.5) == 2
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "no staging folder, no lock, old outputs"
+    monkeypatch.setattr(animate_folder, writer, broken)
+    assert animate(out, "--format", fmt, seconds=0.5) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "no lock, old outputs"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "staging folder left"
 
 
 def test_a_folder_another_process_writes_is_refused(animate, tmp_path, capsys):
