@@ -11,8 +11,9 @@ All measured in one run on this machine, torch with 2 threads, for 5, 10, 30 and
   features; their ratio;
 - end to end (audio encoder + decoder, ``Animator.animate``) for the default config (the shipped
   checkpoint) and a paper-size config (configs/train/vocaset.yaml's network with a wav2vec2-base
-  audio encoder, random weights): seconds of audio per second of compute, and the share of time
-  spent outside the audio encoder;
+  audio encoder, random weights), with each speech-encoder path side by side (``--encoders``: float
+  as trained, int8, onnx, onnx-int8; :mod:`ptalker.pipelines.fast_encoder`): seconds of audio per
+  second of compute, and the share of time spent outside the audio encoder;
 - peak memory: each end-to-end run happens in a fresh process; the peak RSS while it animates
   (Linux's high-water mark, reset after the model is loaded: loading a checkpoint peaks higher
   than animating), and that peak above the RSS the process had with the model loaded;
@@ -44,6 +45,7 @@ from ptalker.models.faceformer import FaceFormer, FaceFormerConfig
 from ptalker.pipelines.animator import Animator, load_model, window_spans
 from ptalker.pipelines.checkpoint import build_network
 from ptalker.pipelines.decoding import autoregressive_decode
+from ptalker.pipelines.fast_encoder import ENCODERS, use_encoder
 from ptalker.training.config import LossWeights, load_train_config
 from ptalker.training.objective import compute_losses
 
@@ -103,11 +105,14 @@ def paper_size_animator() -> Animator:
                     torch.device("cpu"))
 
 
-def end_to_end_child(config: str, seconds: float) -> dict:
-    """In a fresh process: animate ``seconds`` of audio with ``config`` ('default' or 'paper');
-    time, share outside the audio encoder, peak RSS."""
+def end_to_end_child(config: str, encoder: str, seconds: float) -> dict:
+    """In a fresh process: animate ``seconds`` of audio with ``config`` ('default' or 'paper') and
+    the speech encoder's path ``encoder``; time, share outside the audio encoder, peak RSS."""
     set_threads()
-    animator = load_model() if config == "default" else paper_size_animator()
+    torch.manual_seed(0)  # the paper-size model's random weights: the same in every process (one ONNX export)
+    animator = load_model(encoder=encoder) if config == "default" else paper_size_animator()
+    if config != "default":
+        use_encoder(animator.model, encoder)
     rng = np.random.default_rng(0)
     animator.animate((0.1 * rng.normal(size=AUDIO_SAMPLE_RATE_HZ)).astype(np.float32))  # warm-up, 1 s
     loaded_mb = rss_mb("VmRSS")
@@ -132,18 +137,20 @@ def rss_mb(field: str) -> float:
     raise RuntimeError(f"/proc/self/status has no {field}: peak memory needs Linux")
 
 
-def end_to_end(lengths: list[float]) -> dict:
+def end_to_end(lengths: list[float], encoders: list[str]) -> dict:
     rows = {}
     for config in ("default", "paper"):
-        rows[config] = {}
-        for seconds in lengths:
-            out = subprocess.run([sys.executable, __file__, "--child", config, str(seconds)], check=True,
-                                 capture_output=True, text=True).stdout
-            row = json.loads(out.strip().splitlines()[-1])
-            rows[config][f"{seconds:g}s"] = row
-            print(f"  {config} {seconds:g} s: {row['realtime_factor']:.1f}x real time, "
-                  f"{row['outside_encoder_share']:.0%} outside the encoder, peak RSS {row['peak_rss_mb']:.0f} MB "
-                  f"(+{row['peak_above_loaded_mb']:.0f} MB)", flush=True)
+        for encoder in encoders:
+            name = config if encoder == "float" else f"{config}, {encoder}"
+            rows[name] = {}
+            for seconds in lengths:
+                out = subprocess.run([sys.executable, __file__, "--child", config, encoder, str(seconds)], check=True,
+                                     capture_output=True, text=True).stdout
+                row = json.loads(out.strip().splitlines()[-1])
+                rows[name][f"{seconds:g}s"] = row
+                print(f"  {name} {seconds:g} s: {row['realtime_factor']:.1f}x real time, "
+                      f"{row['outside_encoder_share']:.0%} outside the encoder, peak RSS "
+                      f"{row['peak_rss_mb']:.0f} MB (+{row['peak_above_loaded_mb']:.0f} MB)", flush=True)
     return rows
 
 
@@ -212,16 +219,18 @@ def markdown(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser(__doc__, results=True)
     parser.add_argument("--lengths", type=float, nargs="+", default=[5, 10, 30, 60], help="seconds of audio")
-    parser.add_argument("--child", nargs=2, metavar=("CONFIG", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=ENCODERS,
+                        help="speech-encoder paths timed end to end, side by side")
+    parser.add_argument("--child", nargs=3, metavar=("CONFIG", "ENCODER", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(end_to_end_child(args.child[0], float(args.child[1]))))
+        print(json.dumps(end_to_end_child(args.child[0], args.child[1], float(args.child[2]))))
         return 0
     set_threads()
     print("decoding only", flush=True)
     result = {"threads": THREADS, "decoding": decoding_only(args.lengths)}
     print("end to end", flush=True)
-    result["end_to_end"] = end_to_end(args.lengths)
+    result["end_to_end"] = end_to_end(args.lengths, args.encoders)
     print("training throughput", flush=True)
     result["training"] = training_throughput()
     save_results(args.results, "speed", result, markdown(result))
