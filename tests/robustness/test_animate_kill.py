@@ -25,7 +25,8 @@ def test_animate_killed_while_writing_then_run_again(tiny_trained, tmp_path):
     short = tmp_path / "short.wav"
     soundfile.write(short, (0.2 * np.sin(2 * np.pi * 180 * t[:16000])).astype(np.float32), 16000)
     out = tmp_path / "out"
-    options = ["--checkpoint", str(tiny_trained.checkpoint), "--audio-only", "--format", "npy", "obj", "--out", str(out)]
+    options = ["--checkpoint", str(tiny_trained.checkpoint), "--audio-only", "--format", "npy", "obj",
+               "--out", str(out)]
 
     def command(audio):
         return [sys.executable, "-m", "ptalker", "animate", str(audio), *options]
