@@ -18,14 +18,14 @@ OUT/<candidate>; a search started again resumes them.
 Written: RESULTS/faceformer_search.md and .json (every candidate's val curve, best epoch, where it
 stopped, its time), and faceformer_curves.png: the training loss (the motion terms both models
 share) and the val LVE per epoch of every candidate, with PTalker's run (``--ptalker-run``, a
-``ptalker train configs/train/standin_default.yaml`` folder) beside them. ``--install`` copies the
-winner's best.pt to benchmarks/checkpoints/faceformer_standin.pt, the checkpoint the quality
-table (benchmarks/quality.py) scores.
+``ptalker train configs/train/standin_default.yaml`` folder) beside them. ``--install`` writes the
+winner's best.pt (fp16 weights, as the other shipped checkpoints) to
+benchmarks/checkpoints/faceformer_standin.pt, the checkpoint the quality table
+(benchmarks/quality.py) scores.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from common import ROOT, argument_parser, markdown_table, save_results, set_thre
 from ptalker.data.dataset import TalkingHeadDataset
 from ptalker.data.sampling import SpeakerPairSampler
 from ptalker.data.splits import get_dataset_spec
+from ptalker.pipelines.checkpoint import export_checkpoint
 from ptalker.plots.training_curves import read_training_log
 from ptalker.training.config import MOTION_TERMS, load_train_config
 from ptalker.training.loop import train
@@ -91,6 +92,11 @@ def curves(folder: Path) -> dict:
             "best_epoch": int(val.epochs[best]), "best_val_lve": float(val.lve[best])}
 
 
+def rung_val_lve(curve: dict, epochs: int) -> float:
+    """The best val LVE of a run's first ``epochs`` epochs (what the cut compares)."""
+    return min(lve for epoch, lve in zip(curve["val_epochs"], curve["val_lve"]) if epoch <= epochs)
+
+
 def plot(runs: dict[str, dict], out_png: Path) -> Path:
     """Two panels: training motion loss per epoch, val LVE per epoch (best marked)."""
     from ptalker.plots.figure import METHOD_COLOURS, drawing, save_figure
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     per_epoch = steps_per_epoch(load_train_config(CONFIG))
     results = {c.name: run(c, args.out, args.patience, args.rung * per_epoch) for c in CANDIDATES}
-    rung = {c.name: curves(args.out / c.name)["best_val_lve"] for c in CANDIDATES}
+    rung = {c.name: rung_val_lve(curves(args.out / c.name), args.rung) for c in CANDIDATES}
     kept = sorted(CANDIDATES, key=lambda c: rung[c.name])[:args.keep]
     for candidate in kept:
         results[candidate.name] = run(candidate, args.out, args.patience, 0)
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                  text)
     plot(runs, args.results / "faceformer_curves.png")
     if args.install:
-        shutil.copyfile(args.out / winner.name / "best.pt", INSTALLED)
+        export_checkpoint(args.out / winner.name / "best.pt", INSTALLED)
         print(f"installed {winner.name} as {INSTALLED}")
     print(text)
     return 0
