@@ -45,7 +45,6 @@ class JobResult:
                            "audio": audio, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
-
 class JobTimeout(Exception):
     """A job ran past its time limit (raised by the alarm :func:`time_limit` sets)."""
 
