@@ -40,6 +40,7 @@ from ptalker.pipelines.checkpoint import export_checkpoint
 from ptalker.plots.training_curves import read_training_log
 from ptalker.training.config import MOTION_TERMS, load_train_config
 from ptalker.training.loop import train
+from ptalker.training.run_state import patience_spent, record_validation
 
 CONFIG = ROOT / "configs/train/faceformer_standin.yaml"
 INSTALLED = ROOT / "benchmarks/checkpoints/faceformer_standin.pt"
@@ -95,6 +96,18 @@ def curves(folder: Path) -> dict:
 def rung_val_lve(curve: dict, epochs: int) -> float:
     """The best val LVE of a run's first ``epochs`` epochs (what the cut compares)."""
     return min(lve for epoch, lve in zip(curve["val_epochs"], curve["val_lve"]) if epoch <= epochs)
+
+
+def early_stop(curve: dict, patience: int) -> tuple[int, int, float]:
+    """(epoch it stops at, kept epoch, its val LVE) when the trainer's early-stopping rule
+    (ptalker.training.run_state) is applied to a run's val curve."""
+    state, kept = {"best": float("inf"), "stale": 0}, (0, float("nan"))
+    for epoch, lve in zip(curve["val_epochs"], curve["val_lve"]):
+        if record_validation(state, lve):
+            kept = (epoch, lve)
+        if patience_spent(state, patience):
+            return epoch, *kept
+    return curve["val_epochs"][-1], *kept
 
 
 def plot(runs: dict[str, dict], out_png: Path) -> Path:
@@ -154,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
                            "best val LVE", "best epoch", "epochs trained", "s"], rows)
     if "PTalker (standin_default)" in runs:
         ptalker = runs["PTalker (standin_default)"]
+        stop, kept, kept_lve = early_stop(ptalker, args.patience)
         text += (f"\n\nPTalker (configs/train/standin_default.yaml, {len(ptalker['val_epochs'])} epochs): best val LVE "
-                 f"{ptalker['best_val_lve']:.3e} at epoch {ptalker['best_epoch']}.")
+                 f"{ptalker['best_val_lve']:.3e} at epoch {ptalker['best_epoch']}; with patience {args.patience} it "
+                 f"would have stopped at epoch {stop}, keeping epoch {kept} ({kept_lve:.3e}).")
     text += f"\n\nWinner: {winner.name}.\n"
     save_results(args.results, "faceformer_search", {"rung_epochs": args.rung, "patience": args.patience,
                                                      "winner": winner.name, "candidates": table, "curves": runs},

@@ -60,15 +60,14 @@ def write_outputs(vertices: np.ndarray, faces: np.ndarray, fps: float, out: str 
 
         arkit = solve_sequence(vertices)
     save_npy(out / "vertices.npy", vertices)
-    save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": len(vertices), "vertices": int(vertices.shape[1])})
-    written = [out / "vertices.npy", out / SEQUENCE_INFO_FILE]
+    written = [out / "vertices.npy", _save_sequence_info(out, fps, len(vertices), vertices.shape[1])]
     for fmt in dict.fromkeys(formats):  # each once, in order
         if fmt == FLAME_FORMAT:
             written.append(save_flame_params(out / FLAME_FILE, fit))
         elif fmt == ARKIT_FORMAT:
             written += write_arkit_files(arkit_paths(out), *arkit, fps)
         else:
-            path = out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}"
+            path = _format_path(out, fmt)
             result = export_sequence(vertices, faces, fps, path, fmt, audio=speech if fmt == "glb" else None)
             written += [result.path] + ([result.audio] if result.audio is not None else [])
     if video:
@@ -91,7 +90,7 @@ def write_streamed(blocks: Iterable[np.ndarray], num_frames: int, faces: np.ndar
         raise PtalkerError(f"formats {', '.join(unstreamed)}: need the whole sequence at once; write them with "
                            f"write_outputs (streamed: {', '.join(STREAMED_FORMATS)})")
     out = Path(out)
-    targets = {fmt: out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}" for fmt in dict.fromkeys(formats)}
+    targets = {fmt: _format_path(out, fmt) for fmt in dict.fromkeys(formats)}
     blocks = iter(blocks)
     first = next(blocks)  # the vertex count is known with the first block
     shape = (num_frames, *first.shape[1:])
@@ -103,5 +102,15 @@ def write_streamed(blocks: Iterable[np.ndarray], num_frames: int, faces: np.ndar
         for block in itertools.chain([first], blocks):
             for write in writers:
                 write(block)
-    save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": num_frames, "vertices": int(shape[1])})
-    return [out / "vertices.npy", out / SEQUENCE_INFO_FILE, *targets.values()]
+    return [out / "vertices.npy", _save_sequence_info(out, fps, num_frames, shape[1]), *targets.values()]
+
+
+def _format_path(out: Path, fmt: str) -> Path:
+    """Where ``fmt`` goes in the folder ``out``: a folder of frames for obj/ply, else animation.<fmt>."""
+    return out / fmt if fmt in FOLDER_FORMATS else out / f"animation.{fmt}"
+
+
+def _save_sequence_info(out: Path, fps: float, frames: int, vertices: int) -> Path:
+    """Write OUT/sequence.json (fps, frames, vertices), which render/export/plot read; its path."""
+    save_json(out / SEQUENCE_INFO_FILE, {"fps": fps, "frames": frames, "vertices": int(vertices)})
+    return out / SEQUENCE_INFO_FILE
